@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Creates the basic-auth credentials of /predict unless they exist:
+#   secrets/credentials.env  GATEWAY_USER / GATEWAY_PASSWORD (for humans, tests)
+#   secrets/htpasswd         what nginx reads
+# Both mode 600 in a mode 700 folder, gitignored. No default password
+# ships: GATEWAY_USER / GATEWAY_PASSWORD from the environment are used when
+# set, otherwise a random 24-byte password is generated.
+#
+# The hash is SHA-512 crypt (`openssl passwd -6`), which glibc's crypt()
+# verifies in the official (Debian-based) and offline nginx images. nginx
+# checks it on every request, so it is not bcrypt: with a random 192-bit
+# password the hash cost adds no safety, only latency.
+#
+# Usage: scripts/credentials.sh [SECRETS_DIR]   (FORCE=1 to regenerate)
+set -euo pipefail
+
+dir=${1:-secrets}
+umask 077
+mkdir -p "$dir"
+chmod 700 "$dir"
+
+if [[ -s $dir/credentials.env && -s $dir/htpasswd && ${FORCE:-0} != 1 && -z ${GATEWAY_PASSWORD:-} ]]; then
+    echo "credentials: keeping existing $dir/credentials.env"
+    exit 0
+fi
+
+user=${GATEWAY_USER:-gateway}
+password=${GATEWAY_PASSWORD:-$(openssl rand -base64 24 | tr '+/' '-_')}
+if [[ $user == *:* || -z $user ]]; then
+    echo "credentials: GATEWAY_USER must be non-empty and contain no ':'" >&2
+    exit 1
+fi
+
+hash=$(printf '%s' "$password" | openssl passwd -6 -stdin)
+printf '%s:%s\n' "$user" "$hash" >"$dir/htpasswd.tmp"
+printf 'GATEWAY_USER=%s\nGATEWAY_PASSWORD=%s\n' "$user" "$password" >"$dir/credentials.env.tmp"
+chmod 600 "$dir/htpasswd.tmp" "$dir/credentials.env.tmp"
+mv "$dir/htpasswd.tmp" "$dir/htpasswd"
+mv "$dir/credentials.env.tmp" "$dir/credentials.env"
+echo "credentials: wrote $dir/credentials.env and $dir/htpasswd (mode 600)"

@@ -19,11 +19,7 @@ umask 077
 mkdir -p "$dir"
 chmod 700 "$dir"
 
-if [[ -s $dir/credentials.env && -s $dir/htpasswd && ${FORCE:-0} != 1 && -z ${GATEWAY_PASSWORD:-} ]]; then
-    echo "credentials: keeping existing $dir/credentials.env"
-    exit 0
-fi
-
+gateway_credentials() {
 user=${GATEWAY_USER:-gateway}
 password=${GATEWAY_PASSWORD:-$(openssl rand -base64 24 | tr '+/' '-_')}
 if [[ $user == *:* || -z $user ]]; then
@@ -38,3 +34,20 @@ chmod 600 "$dir/htpasswd.tmp" "$dir/credentials.env.tmp"
 mv "$dir/htpasswd.tmp" "$dir/htpasswd"
 mv "$dir/credentials.env.tmp" "$dir/credentials.env"
 echo "credentials: wrote $dir/credentials.env and $dir/htpasswd (mode 600)"
+}
+
+if [[ -s $dir/credentials.env && -s $dir/htpasswd && ${FORCE:-0} != 1 && -z ${GATEWAY_PASSWORD:-} ]]; then
+    echo "credentials: keeping existing $dir/credentials.env"
+else
+    gateway_credentials
+fi
+
+# Grafana's admin password, same rules (official path only; compose reads
+# it as an env_file so it never appears in compose.yaml or the shell).
+if [[ ! -s $dir/grafana.env || ${FORCE:-0} == 1 ]]; then
+    gpass=${GRAFANA_ADMIN_PASSWORD:-$(openssl rand -base64 18 | tr '+/' '-_')}
+    printf 'GF_SECURITY_ADMIN_USER=admin\nGF_SECURITY_ADMIN_PASSWORD=%s\n' "$gpass" >"$dir/grafana.env.tmp"
+    chmod 600 "$dir/grafana.env.tmp"
+    mv "$dir/grafana.env.tmp" "$dir/grafana.env"
+    echo "credentials: wrote $dir/grafana.env (Grafana admin, mode 600)"
+fi

@@ -1,0 +1,53 @@
+# Thin front to scripts/: every target is one script call. `make` alone prints help.
+# Compose is `docker compose` or `docker-compose`, whichever exists, and the images
+# are official or built offline (OFFLINE=1/0 forces; see scripts/stack-env.sh).
+
+.DEFAULT_GOAL := help
+SHELL := bash
+
+.PHONY: help start-project stop-project test test-static test-e2e logs status certs credentials train bench images-offline nginx-test clean-mode
+
+help: ## show this help
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+start-project: ## certs + credentials if missing, model, images, start, wait healthy, print URLs
+	scripts/start-project.sh
+
+stop-project: ## stop and remove the containers (volumes are kept)
+	scripts/compose.sh down --remove-orphans
+
+test: ## fmt, clippy, cargo test, nginx -t, then the e2e suite on the real stack
+	scripts/test.sh
+
+test-static: ## fmt, clippy, cargo test and nginx -t only
+	STATIC_ONLY=1 scripts/test.sh
+
+test-e2e: ## the e2e suite only (starts the stack if it is not running)
+	E2E_ONLY=1 scripts/test.sh
+
+logs: ## follow the logs of every service
+	scripts/compose.sh logs -f --tail=100
+
+status: ## containers and their health
+	scripts/compose.sh ps
+
+certs: ## generate the self-signed TLS certificate in secrets/ if missing
+	scripts/certs.sh secrets
+
+credentials: ## generate the basic-auth credentials in secrets/ if missing
+	scripts/credentials.sh secrets
+
+train: ## train the model into model/
+	cargo run --release -p emotion-model --bin emotion-train -- --data data/tweet_emotions.csv --out model/
+
+bench: ## replica benchmark (scripts/bench/replica.sh)
+	scripts/bench/replica.sh
+
+images-offline: ## build the offline images (no registry needed)
+	scripts/offline-images.sh
+
+nginx-test: ## nginx -t of the gateway config with the host nginx
+	scripts/nginx-test.sh
+
+clean-mode: ## forget the official/offline decision (build/stack-mode)
+	rm -f build/stack-mode

@@ -1,0 +1,7 @@
+# Offline stand-in for nginx/nginx-prometheus-exporter: Debian's
+# prometheus-nginx-exporter (same upstream code, same flags) on the base.
+ARG BASE=emotion-gateway/offline-base:trixie
+FROM ${BASE}
+USER nobody
+EXPOSE 9113
+ENTRYPOINT ["/usr/bin/prometheus-nginx-exporter"]

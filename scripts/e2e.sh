@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs tests/e2e/run.py against the local compose stack, filling in what
+# only this deployment knows: ports, CA, credentials, a second client (a
+# throwaway container on the frontend network, so another source address),
+# the API container addresses (which must be unreachable from the host) and
+# Prometheus. Extra arguments go to run.py.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/stack-env.sh
+
+http_port=${HTTP_PORT:-80}
+https_port=${HTTPS_PORT:-443}
+nginx_image=$(docker inspect -f '{{.Config.Image}}' "$("${COMPOSE[@]}" ps -q nginx)")
+network=${COMPOSE_PROJECT_NAME}_frontend
+
+# A second client: curl in the nginx image (the official image has curl as
+# well), five sequential requests, one status per line.
+second_client="docker run --rm --network $network -e E2E_USER -e E2E_PASSWORD --entrypoint sh $nginx_image -c '
+for i in 1 2 3 4 5; do
+  curl -sk -o /dev/null -w \"%{http_code}\n\" -u \"\$E2E_USER:\$E2E_PASSWORD\" \
+    -H \"Content-Type: application/json\" -d \"{\\\"sentence\\\":\\\"hello there\\\"}\" https://nginx/predict
+done'"
+
+api_args=()
+for service in api-v1 api-v2; do
+    for id in $("${COMPOSE[@]}" ps -q "$service"); do
+        for ip in $(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$id"); do
+            api_args+=(--api-addr "$ip:8000" --api-addr "$ip:9100")
+        done
+    done
+done
+
+exec python3 tests/e2e/run.py \
+    --base-url "https://localhost$([[ $https_port == 443 ]] || echo ":$https_port")" \
+    --http-url "http://localhost:$http_port" \
+    --cacert secrets/tls.crt \
+    --credentials-file secrets/credentials.env \
+    --second-client-cmd "$second_client" \
+    --prometheus-url "http://127.0.0.1:${PROMETHEUS_PORT:-9090}" \
+    --burst "${E2E_BURST:-60}" \
+    "${api_args[@]}" "$@"

@@ -1,0 +1,68 @@
+# Sourced by the stack scripts (not executed). Sets:
+#   COMPOSE           the compose command: `docker compose` when the plugin
+#                     exists, else the older `docker-compose`
+#   STACK_MODE        official | offline
+#   the image variables compose.yaml reads, for the offline mode
+#   COMPOSE_PROFILES  grafana on the official path only
+#
+# Mode: OFFLINE=1 forces offline, OFFLINE=0 official. Otherwise (auto) the
+# official images are used when they are present locally or can be pulled,
+# else the offline images (scripts/offline-images.sh). The decision is kept
+# in build/stack-mode so that later commands (stop, logs, test) agree with
+# the one that started the stack; `make clean-mode` forgets it.
+
+stack_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-emotion-gateway}
+export COMPOSE_FILE=$stack_root/compose.yaml
+
+if docker compose version >/dev/null 2>&1; then
+    COMPOSE=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE=(docker-compose)
+else
+    echo "neither 'docker compose' nor 'docker-compose' is installed" >&2
+    return 1
+fi
+
+official_images() {
+    local f=$stack_root/compose.yaml
+    # The pinned defaults, read from compose.yaml so they are written once.
+    sed -n 's/.*\${\(NGINX_IMAGE\|NGINX_EXPORTER_IMAGE\|PROMETHEUS_IMAGE\|GRAFANA_IMAGE\):-\([^}]*\)}.*/\2/p' "$f"
+}
+
+detect_mode() {
+    case ${OFFLINE:-auto} in
+        1 | true | yes) echo offline; return ;;
+        0 | false | no) echo official; return ;;
+    esac
+    if [[ -s $stack_root/build/stack-mode ]]; then
+        cat "$stack_root/build/stack-mode"
+        return
+    fi
+    local image
+    for image in $(official_images); do
+        docker image inspect "$image" >/dev/null 2>&1 && continue
+        if ! timeout 120 docker pull -q "$image" >/dev/null 2>&1; then
+            echo "stack: cannot get $image (no registry?): using the offline images" >&2
+            echo offline
+            return
+        fi
+    done
+    echo official
+}
+
+STACK_MODE=$(detect_mode)
+mkdir -p "$stack_root/build"
+echo "$STACK_MODE" >"$stack_root/build/stack-mode"
+
+if [[ $STACK_MODE == offline ]]; then
+    offline_tag=${OFFLINE_TAG:-${SUITE:-trixie}}
+    export NGINX_IMAGE=emotion-gateway/offline-nginx:$offline_tag
+    export NGINX_EXPORTER_IMAGE=emotion-gateway/offline-nginx-exporter:$offline_tag
+    export PROMETHEUS_IMAGE=emotion-gateway/offline-prometheus:$offline_tag
+    export API_IMAGE=emotion-gateway/offline-emotion-api:$offline_tag
+    export ACCESS_LOG_EXPORTER_IMAGE=emotion-gateway/offline-access-log-exporter:$offline_tag
+    export COMPOSE_PROFILES=${COMPOSE_PROFILES:-}
+else
+    export COMPOSE_PROFILES=${COMPOSE_PROFILES:-grafana}
+fi

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make test`: the static checks, then the e2e suite against the real stack.
+#   1. cargo fmt --check, clippy -D warnings, cargo test (whole workspace)
+#   2. nginx -t of the gateway config with the host's nginx
+#   3. the stack: reused when it is already up and healthy, otherwise
+#      started (offline images where there is no registry) and torn down
+#      again at the end, whatever the outcome
+#   4. tests/e2e/run.py through scripts/e2e.sh
+# STATIC_ONLY=1 stops after step 2; E2E_ONLY=1 skips step 1.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [[ ${E2E_ONLY:-0} != 1 ]]; then
+    step "cargo fmt --check"
+    cargo fmt --all -- --check
+    step "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets -- -D warnings
+    step "cargo test --workspace"
+    cargo test --workspace
+fi
+
+step "nginx -t (host nginx)"
+scripts/nginx-test.sh
+[[ ${STATIC_ONLY:-0} == 1 ]] && exit 0
+
+source scripts/stack-env.sh
+nginx_id=$("${COMPOSE[@]}" ps -q nginx 2>/dev/null || true)
+if [[ -n $nginx_id && $(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$nginx_id") == healthy ]]; then
+    step "stack already running: testing it as it is"
+else
+    step "starting the stack ($STACK_MODE images); it is torn down after the suite"
+    teardown() {
+        step "tearing down the stack started for the tests"
+        "${COMPOSE[@]}" down -v --remove-orphans || true
+    }
+    trap teardown EXIT
+    scripts/start-project.sh
+fi
+
+step "e2e suite"
+scripts/e2e.sh

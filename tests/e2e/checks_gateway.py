@@ -1,0 +1,310 @@
+"""The gateway checks: TLS, redirect, auth, A/B routing, load balancing, rate limit, errors.
+
+CHECKS is a list of (name, fn); fn(ctx) returns a short description of what it saw, or
+raises AssertionError with what it saw instead. ctx is run.Context. A check that cannot run
+in this deployment (an optional hook was not given) raises Skip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import ssl
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from client import LABELS, is_json_error, predict, request, tcp_reachable
+
+
+class Skip(Exception):
+    """The check does not apply to this run (reason in the message)."""
+
+
+def _https_port(ctx) -> int:
+    return urllib.parse.urlsplit(ctx.base_url).port or 443
+
+
+def _pause_for_rate_limit(ctx) -> None:
+    """Let the rate-limit bucket of this client refill before the next check."""
+    time.sleep(ctx.rate_limit_pause)
+
+
+# --- HTTP and TLS -------------------------------------------------------------------------------
+
+
+def http_redirects_to_https(ctx):
+    if not ctx.http_url:
+        raise Skip("no --http-url")
+    seen = []
+    for path in ("/predict", "/some/path?q=1&x=%20y", "/"):
+        resp = request(ctx.http_url.rstrip("/") + path, "GET", timeout=ctx.target.timeout)
+        host = urllib.parse.urlsplit(ctx.base_url).hostname
+        port = _https_port(ctx)
+        expected = f"https://{host}{'' if port == 443 else f':{port}'}{path}"
+        location = resp.header("Location")
+        assert resp.status == 301, f"GET {path} over HTTP: {resp.status}, expected 301"
+        assert location == expected, f"GET {path}: Location {location!r}, expected {expected!r}"
+        seen.append(f"{path} -> {location}")
+    # A POST with credentials is redirected too, never proxied over plain HTTP.
+    resp = request(ctx.http_url.rstrip("/") + "/predict", "POST", b"{}", {"Authorization": ctx.target.auth_header()})
+    assert resp.status == 301, f"POST /predict over HTTP: {resp.status}, expected 301"
+    return "; ".join(seen)
+
+
+def tls_verifies_with_generated_cert(ctx):
+    versions = []
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        context = ssl.create_default_context(cafile=ctx.target.cacert)
+        context.minimum_version = version
+        context.maximum_version = version
+        resp = request(ctx.base_url.rstrip("/") + "/health/live", context=context)
+        assert resp.status == 200, f"/health/live over {version.name}: {resp.short()}"
+        versions.append(version.name)
+    return f"handshake verified against {ctx.target.cacert} with {', '.join(versions)}"
+
+
+def tls_fails_without_cert(ctx):
+    context = ssl.create_default_context()  # system trust store only
+    try:
+        resp = request(ctx.base_url.rstrip("/") + "/health/live", context=context)
+    except ssl.SSLCertVerificationError as exc:
+        return f"refused as expected: {exc.verify_message}"
+    raise AssertionError(f"handshake succeeded without the generated CA: {resp.status}")
+
+
+def tls_refuses_tls11(ctx):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        context.minimum_version = ssl.TLSVersion.TLSv1_1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    except (ValueError, ssl.SSLError) as exc:
+        raise Skip(f"this OpenSSL cannot offer TLS 1.1 ({exc})") from None
+    try:
+        resp = request(ctx.base_url.rstrip("/") + "/health/live", context=context)
+    except (ssl.SSLError, OSError) as exc:
+        return f"TLS 1.1 refused: {type(exc).__name__}: {exc}"
+    raise AssertionError(f"TLS 1.1 handshake accepted: {resp.status}")
+
+
+def security_headers(ctx):
+    resp = predict(ctx.target)
+    hsts = resp.header("Strict-Transport-Security") or ""
+    server = resp.header("Server") or ""
+    assert "max-age=" in hsts, f"no HSTS on a 200: {resp.headers}"
+    assert server in ("nginx", ""), f"Server header shows a version: {server!r}"
+    err = predict(ctx.target, auth=None)
+    assert "max-age=" in (err.header("Strict-Transport-Security") or ""), f"no HSTS on a 401: {err.headers}"
+    return f"HSTS {hsts!r}, Server {server!r}"
+
+
+# --- Auth and A/B ------------------------------------------------------------------------------
+
+
+def predict_requires_auth(ctx):
+    seen = []
+    cases = [
+        ("no credentials", None, {}),
+        ("wrong password", ctx.target.auth_header(password="wrong-" + "x" * 8), {}),
+        ("wrong user", ctx.target.auth_header(user="nobody-here"), {}),
+        ("wrong password + debug", ctx.target.auth_header(password="wrong"), {"X-Experiment-Group": "debug"}),
+        ("no credentials + debug", None, {"X-Experiment-Group": "debug"}),
+    ]
+    for label, auth, headers in cases:
+        for path in ("/predict", "/predict/batch"):
+            body = json.dumps({"sentences": ["hi"]}).encode() if path.endswith("batch") else None
+            resp = predict(ctx.target, auth=auth, headers=headers, path=path, body=body)
+            assert resp.status == 401, f"{label} on {path}: {resp.short()}"
+            assert is_json_error(resp), f"{label} on {path}: 401 body is not a JSON error: {resp.short()}"
+            assert (resp.header("WWW-Authenticate") or "").startswith("Basic"), f"{label}: no Basic challenge"
+        seen.append(f"{label}: 401")
+    resp = predict(ctx.target)
+    assert resp.status == 200, f"right credentials: {resp.short()}"
+    emotion = resp.json().get("emotion")
+    assert emotion in LABELS, f"emotion {emotion!r} is not one of the 13 labels"
+    seen.append(f"right credentials: 200 emotion={emotion}")
+    return "; ".join(seen)
+
+
+def ab_routing(ctx):
+    seen = []
+    for value in (None, "Debug", "debug2", "", "DEBUG", " debug", "v2"):
+        headers = {} if value is None else {"X-Experiment-Group": value}
+        resp = predict(ctx.target, headers=headers)
+        assert resp.status == 200, f"header {value!r}: {resp.short()}"
+        body = resp.json()
+        variant = resp.header("X-Model-Variant")
+        assert variant == "v1", f"header {value!r}: X-Model-Variant {variant!r}, expected v1"
+        assert "probabilities" not in body, f"header {value!r}: v1 body has probabilities"
+        assert body.get("emotion") in LABELS, f"header {value!r}: emotion {body.get('emotion')!r}"
+        seen.append(f"{'none' if value is None else repr(value)}->v1")
+    resp = predict(ctx.target, headers={"X-Experiment-Group": "debug"})
+    assert resp.status == 200, f"debug: {resp.short()}"
+    body = resp.json()
+    variant = resp.header("X-Model-Variant")
+    assert variant == "v2", f"debug: X-Model-Variant {variant!r}, expected v2"
+    probs = body.get("probabilities")
+    assert isinstance(probs, dict) and set(probs) == LABELS, f"debug: probabilities {probs!r}"
+    total = sum(probs.values())
+    assert math.isclose(total, 1.0, abs_tol=1e-6), f"debug: probabilities sum to {total}"
+    assert body.get("emotion") == max(probs, key=probs.get), "debug: emotion is not the most probable label"
+    seen.append(f"'debug'->v2 (13 probabilities, sum {total:.6f})")
+    return ", ".join(seen)
+
+
+def load_balancing(ctx):
+    instances = []
+    for _ in range(3 * ctx.v1_replicas):
+        resp = predict(ctx.target)
+        assert resp.status == 200, f"{resp.short()}"
+        assert resp.header("X-Model-Variant") == "v1", f"variant {resp.header('X-Model-Variant')}"
+        instances.append(resp.header("X-Instance"))
+    first = instances[: ctx.v1_replicas]
+    distinct = Counter(instances)
+    assert None not in distinct, f"a response had no X-Instance: {instances}"
+    assert len(set(first)) == ctx.v1_replicas, f"first {ctx.v1_replicas} consecutive requests hit {first}"
+    assert len(distinct) == ctx.v1_replicas, f"{len(distinct)} distinct instances, expected {ctx.v1_replicas}: {dict(distinct)}"
+    return f"{len(instances)} requests over {len(distinct)} instances: {dict(distinct)}"
+
+
+# --- Rate limit ----------------------------------------------------------------------------------
+
+
+def _burst(ctx, n, headers_fn=lambda i: {}):
+    """n concurrent /predict requests (no retry); returns the responses."""
+
+    def one(i):
+        return predict(ctx.target, headers=headers_fn(i), retry_429=False)
+
+    with ThreadPoolExecutor(max_workers=ctx.burst_threads) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def rate_limit_burst(ctx):
+    _pause_for_rate_limit(ctx)
+    responses = _burst(ctx, ctx.burst_size)
+    codes = Counter(r.status for r in responses)
+    limited = [r for r in responses if r.status == 429]
+    assert not [c for c in codes if c >= 500], f"5xx in the burst: {dict(codes)}"
+    assert limited, f"no 429 in a burst of {ctx.burst_size}: {dict(codes)}"
+    assert codes[200] >= 1, f"nothing passed: {dict(codes)}"
+    for r in limited:
+        assert r.header("Retry-After"), f"429 without Retry-After: {r.headers}"
+        assert is_json_error(r) and r.json()["error"]["code"] == "rate_limited", f"429 body: {r.short()}"
+    _pause_for_rate_limit(ctx)
+    after = [predict(ctx.target, retry_429=False).status for _ in range(5)]
+    assert after == [200] * 5, f"after a {ctx.rate_limit_pause}s pause: {after}"
+    return f"burst of {ctx.burst_size}: {dict(codes)}, Retry-After {limited[0].header('Retry-After')}; after pause: {after}"
+
+
+def rate_limit_ignores_forged_xff(ctx):
+    _pause_for_rate_limit(ctx)
+
+    def forged(i):
+        ip = f"203.0.113.{random.randint(1, 254)}"
+        return {"X-Forwarded-For": ip, "X-Real-IP": ip, "Forwarded": f"for={ip}"}
+
+    responses = _burst(ctx, ctx.burst_size, forged)
+    codes = Counter(r.status for r in responses)
+    assert codes[429] > 0, f"forged X-Forwarded-For dodged the limit: {dict(codes)}"
+    assert not [c for c in codes if c >= 500], f"5xx: {dict(codes)}"
+    _pause_for_rate_limit(ctx)
+    return f"burst of {ctx.burst_size} with a random X-Forwarded-For each: {dict(codes)}"
+
+
+def rate_limit_is_per_client(ctx):
+    if not ctx.second_client_cmd:
+        raise Skip("no --second-client-cmd")
+    _pause_for_rate_limit(ctx)
+    stop = threading.Event()
+    first_codes: Counter = Counter()
+
+    def hammer():
+        while not stop.is_set():
+            for r in _burst(ctx, ctx.burst_threads):
+                first_codes[r.status] += 1
+
+    thread = threading.Thread(target=hammer, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.0)  # the first client is being limited now
+        env = dict(os.environ, E2E_USER=ctx.target.user or "", E2E_PASSWORD=ctx.target.password or "")
+        proc = subprocess.run(ctx.second_client_cmd, shell=True, capture_output=True, text=True, env=env, timeout=120)
+        during = Counter(first_codes)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    statuses = proc.stdout.split()
+    assert proc.returncode == 0, f"second client command failed ({proc.returncode}): {proc.stderr.strip()[-300:]}"
+    assert during[429] > 0, f"the first client was not limited while the second one ran: {dict(during)}"
+    assert statuses and all(s == "200" for s in statuses), f"second client got {statuses} while the first got {dict(during)}"
+    _pause_for_rate_limit(ctx)
+    return f"first client {dict(first_codes)}; second client meanwhile: {statuses}"
+
+
+# --- Bad input and unknown paths --------------------------------------------------------------------
+
+
+def bad_input_gets_json_4xx(ctx):
+    seen = []
+    cases = [
+        ("malformed JSON", "/predict", b'{"sentence": '),
+        ("not JSON at all", "/predict", b"hello"),
+        ("missing field", "/predict", b"{}"),
+        ("wrong type", "/predict", b'{"sentence": 42}'),
+        ("batch missing field", "/predict/batch", b'{"sentence": "x"}'),
+        ("oversized body", "/predict", json.dumps({"sentence": "a" * 200_000}).encode()),
+    ]
+    for label, path, body in cases:
+        resp = predict(ctx.target, path=path, body=body)
+        assert 400 <= resp.status < 500, f"{label}: {resp.short()}"
+        assert is_json_error(resp), f"{label}: not a JSON error: {resp.short()}"
+        if label == "oversized body":
+            assert resp.status == 413, f"{label}: {resp.status}, expected 413"
+        seen.append(f"{label}: {resp.status} {resp.json()['error']['code']}")
+    for path in ("/nope", "/predict/", "/admin/../etc/passwd", "/stub_status", "/metrics"):
+        resp = request(ctx.base_url.rstrip("/") + path, context=ctx.target.tls_context())
+        assert resp.status == 404 and is_json_error(resp), f"GET {path}: {resp.short()}"
+    seen.append("unknown paths (/nope, /stub_status, /metrics, ...): 404 JSON")
+    resp = request(ctx.base_url.rstrip("/") + "/predict", "GET", headers={"Authorization": ctx.target.auth_header()},
+                   context=ctx.target.tls_context())
+    assert 400 <= resp.status < 500 and is_json_error(resp), f"GET /predict: {resp.short()}"
+    seen.append(f"GET /predict: {resp.status}")
+    return "; ".join(seen)
+
+
+def apis_unreachable_from_host(ctx):
+    if not ctx.api_addrs:
+        raise Skip("no --api-addr")
+    reached = []
+    for addr in ctx.api_addrs:
+        host, _, port = addr.rpartition(":")
+        if tcp_reachable(host, int(port), timeout=2.0):
+            reached.append(addr)
+    assert not reached, f"reachable from this host: {reached}"
+    return f"no TCP connection to {', '.join(ctx.api_addrs)}"
+
+
+CHECKS = [
+    ("http_redirects_to_https", http_redirects_to_https),
+    ("tls_verifies_with_generated_cert", tls_verifies_with_generated_cert),
+    ("tls_fails_without_cert", tls_fails_without_cert),
+    ("tls_refuses_tls11", tls_refuses_tls11),
+    ("security_headers", security_headers),
+    ("predict_requires_auth", predict_requires_auth),
+    ("ab_routing", ab_routing),
+    ("load_balancing", load_balancing),
+    ("bad_input_gets_json_4xx", bad_input_gets_json_4xx),
+    ("rate_limit_burst", rate_limit_burst),
+    ("rate_limit_ignores_forged_xff", rate_limit_ignores_forged_xff),
+    ("rate_limit_is_per_client", rate_limit_is_per_client),
+    ("apis_unreachable_from_host", apis_unreachable_from_host),
+]

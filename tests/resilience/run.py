@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Resilience suite: prove the running compose stack holds under failure, hostile input and load.
+
+Usage:
+  python3 tests/resilience/run.py                 every test (about 12 minutes)
+  python3 tests/resilience/run.py --only tls,auth a subset, by name or group
+  python3 tests/resilience/run.py --list
+
+Runs against the stack of this checkout (brought up with `make start-project`); finds it by its
+compose labels. Needs root (nsenter, docker), python3, openssl; schemathesis is installed by the
+suite into build/resilience/venv. Prints PASS/FAIL lines and ends with `N passed, N failed`.
+The benchmark is separate: tests/resilience/bench.py.
+"""
+
+import argparse
+import os
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import t_availability  # noqa: E402
+import t_hostile  # noqa: E402
+import t_limits  # noqa: E402
+import t_reconcile  # noqa: E402
+import t_rollout  # noqa: E402
+import t_security  # noqa: E402
+from rlib.report import Report  # noqa: E402
+
+# Order matters: the log and image scans run last, after every test sent authenticated traffic;
+# the limit tests run before anything that could leave a replica marked down.
+TESTS = [
+    ("tls-protocols", "tls", t_security.test_tls_protocols),
+    ("tls-ciphers", "tls", t_security.test_tls_ciphers),
+    ("hsts", "tls", t_security.test_hsts),
+    ("per-ip-limits", "limits", t_limits.test_per_ip_limits),
+    ("bruteforce", "auth", t_limits.test_bruteforce),
+    ("reconcile", "lost", t_reconcile.test_reconcile),
+    ("failover-kill", "failover", t_availability.test_failover_kill),
+    ("failover-stop", "failover", t_availability.test_failover_stop),
+    ("rolling-restart", "rolling", t_availability.test_rolling_restart),
+    ("model-rollout", "rollout", t_rollout.test_model_rollout),
+    ("gateway-reload", "reload", t_availability.test_gateway_reload),
+    ("oversized", "hostile", t_hostile.test_oversized),
+    ("slow-clients", "hostile", t_hostile.test_slow_clients),
+    ("schemathesis", "hostile", t_hostile.test_schemathesis),
+    ("secret-modes", "auth", t_security.test_secret_file_modes),
+    ("no-creds-in-logs", "auth", t_security.test_no_credentials_in_logs),
+    ("no-secrets-in-images", "auth", t_security.test_no_secrets_in_images),
+]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", default="", help="comma-separated test names or groups")
+    p.add_argument("--skip", default="", help="comma-separated test names or groups")
+    p.add_argument("--list", action="store_true")
+    a = p.parse_args()
+    if a.list:
+        for name, group, fn in TESTS:
+            print(f"{name:22} {group:9} {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
+        return 0
+    only = {x for x in a.only.split(",") if x}
+    skip = {x for x in a.skip.split(",") if x}
+    selected = [(n, g, f) for n, g, f in TESTS
+                if (not only or n in only or g in only) and n not in skip and g not in skip]
+    rep = Report()
+    from rlib.context import Context
+    try:
+        ctx = Context(rep)
+    except Exception as e:
+        rep.check("stack: the compose stack of this checkout is up and discoverable", False, str(e))
+        return rep.close()
+    rep.info(f"project {ctx.stack.project}, gateway {ctx.gateway_ip} on {ctx.network}, "
+             f"rate limit {ctx.rate:.0f} r/s burst {ctx.burst}, v1 replicas {len(ctx.v1())}, v2 {len(ctx.v2())}")
+    for name, _, fn in selected:
+        print(f"# {name}", flush=True)
+        try:
+            ctx.refresh()
+            fn(ctx, rep)
+        except Exception as e:  # a crashed test is a failed test, with its reason
+            rep.check(f"{name}: ran to completion", False, f"{type(e).__name__}: {e}")
+            traceback.print_exc(limit=3)
+    return rep.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Hot model rollout: a retrained artifact reaches every replica without a failed request.
+
+A second artifact is trained with other hyperparameters (`--alpha 0.5`), so its content-derived
+version differs. Rollout: atomic rename into the mounted model folder (./model, mounted read-only at
+/model, so the containers see the new file at once but keep serving the loaded model), then SIGHUP to
+each replica in turn; the API swaps the model only after the new one loaded. The original artifact
+is put back the same way at the end, so the stack is left as found.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from rlib import clients
+from rlib.stack import BUILD, REPO, sh
+from t_availability import all_ok, instances, worst_latency
+
+ARTIFACT = "emotion-model.bin"
+
+
+def train_binary():
+    """emotion-train from the workspace (release build, as the images use)."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    exe = target / "release" / "emotion-train"
+    if not exe.exists():
+        sh(["cargo", "build", "--release", "-p", "emotion-model", "--bin", "emotion-train"], timeout=1200)
+    return exe
+
+
+def second_artifact():
+    out = BUILD / "model-alpha-0.5"
+    art = out / ARTIFACT
+    if not art.exists():
+        subprocess.run([str(train_binary()), "--data", str(REPO / "data" / "tweet_emotions.csv"),
+                        "--out", str(out), "--alpha", "0.5"], check=True, capture_output=True, timeout=900)
+    return art
+
+
+def install(src, model_dir):
+    """Atomic replace: a replica reading the file never sees half of it."""
+    tmp = model_dir / f".{ARTIFACT}.rollout"
+    shutil.copyfile(src, tmp)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, model_dir / ARTIFACT)
+
+
+def hup_all(ctx, pause):
+    for c in ctx.v1() + ctx.v2():
+        sh(["docker", "kill", "-s", "HUP", c.id])
+        time.sleep(pause)
+
+
+def test_model_rollout(ctx, rep):
+    model_dir = REPO / "model"
+    current = model_dir / ARTIFACT
+    if not rep.check("rollout: a model is mounted", current.exists(), f"{current}"):
+        return
+    backup = BUILD / "model-original" / ARTIFACT
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(current, backup)
+    new = second_artifact()
+    marks = {}
+
+    def action():
+        install(new, model_dir)
+        hup_all(ctx, pause=2)
+        marks["done"] = time.time()
+
+    debug = {2: ["X-Experiment-Group: debug"]}
+    try:
+        total, _, _ = ctx.under_load(action, clients_n=3, duration=30, warmup=5,
+                                     headers_per_client=debug, tag="roll-m")
+    finally:
+        install(backup, model_dir)
+        hup_all(ctx, pause=0.5)
+    versions_before = sorted({e[3] for e in total["events"] if e[0] < marks.get("done", 0) - 8 and e[3]})
+    after = [e for e in total["events"] if e[0] > marks.get("done", 1e18) + 1]
+    versions_after = sorted({e[3] for e in after if e[3]})
+    rep.check("rollout: every request answered 200 during the rollout", all_ok(total),
+              f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms")
+    rep.check("rollout: responses report the new model_version on every replica",
+              len(versions_after) == 1 and versions_after != versions_before[:1] and bool(after),
+              f"model_version before {versions_before}, after {versions_after} from "
+              f"{instances(total, marks.get('done', 1e18) + 1)}")
+    time.sleep(3)
+    rep.info(f"original artifact restored and reloaded ({backup})")

@@ -1,0 +1,209 @@
+# services.emotion-api: any number of API instances on one host, each its own systemd service.
+#
+# 1. `instances.<name>` becomes `emotion-api-<name>.service`; all of them are part of
+#    `emotion-api.target`, so one unit starts, stops or waits for the whole set.
+# 2. The model is a package (this flake's `model` by default): the artifact lives in the
+#    store, is read-only, and a new model is a new system generation that can roll back.
+# 3. Configuration is the environment contract of ARCHITECTURE.md; `settings` passes any
+#    EMOTION_* variable through, so a new variable needs no module change.
+# 4. The service needs no state, no privileges and no files but the model: DynamicUser and
+#    the usual systemd sandbox, plus memory and task limits per instance.
+{ self }:
+{ config, lib, pkgs, ... }:
+let
+  cfg = config.services.emotion-api;
+  inherit (lib) mkOption types;
+  flakePackages = self.packages.${pkgs.stdenv.hostPlatform.system} or { };
+
+  envValue = types.oneOf [ types.str types.int ];
+
+  instanceModule = { name, ... }: {
+    options = {
+      variant = mkOption {
+        type = types.enum [ "v1" "v2" ];
+        default = "v1";
+        description = "Model variant: `v1` (production) or `v2` (debug: adds the explanation).";
+      };
+      address = mkOption {
+        type = types.str;
+        default = "0.0.0.0";
+        description = "Address both listeners bind to.";
+      };
+      port = mkOption {
+        type = types.port;
+        description = "Port of the HTTP API (EMOTION_HTTP_ADDR).";
+      };
+      metricsPort = mkOption {
+        type = types.port;
+        description = "Port of the Prometheus /metrics listener (EMOTION_METRICS_ADDR).";
+      };
+      instanceId = mkOption {
+        type = types.str;
+        default = "${config.networking.hostName}-${name}";
+        defaultText = lib.literalExpression ''"''${config.networking.hostName}-<name>"'';
+        description = "Reported in the X-Instance response header.";
+      };
+      settings = mkOption {
+        type = types.attrsOf envValue;
+        default = { };
+        example = { RUST_LOG = "debug"; };
+        description = "Environment for this instance only; overrides the shared `settings`.";
+      };
+    };
+  };
+
+  environmentOf = inst:
+    lib.mapAttrs (_: toString) ({
+      EMOTION_VARIANT = inst.variant;
+      EMOTION_HTTP_ADDR = "${inst.address}:${toString inst.port}";
+      EMOTION_METRICS_ADDR = "${inst.address}:${toString inst.metricsPort}";
+      EMOTION_MODEL_PATH = "${cfg.model}/emotion-model.bin";
+      EMOTION_INSTANCE_ID = inst.instanceId;
+      EMOTION_MAX_TEXT_CHARS = cfg.limits.maxTextChars;
+      EMOTION_MAX_BATCH = cfg.limits.maxBatch;
+      EMOTION_MAX_BODY_BYTES = cfg.limits.maxBodyBytes;
+      EMOTION_REQUEST_TIMEOUT_MS = cfg.limits.requestTimeoutMs;
+      EMOTION_TRUSTED_PROXIES = lib.concatStringsSep "," cfg.trustedProxies;
+    } // cfg.settings // inst.settings);
+
+  ports = lib.concatMap (inst: [ inst.port inst.metricsPort ]) (lib.attrValues cfg.instances);
+  privileged = lib.any (port: port < 1024) ports;
+in
+{
+  options.services.emotion-api = {
+    enable = lib.mkEnableOption "the emotion classifier API";
+
+    package = mkOption {
+      type = types.package;
+      default = flakePackages.emotion-api;
+      defaultText = lib.literalMD "this flake's `emotion-api` package";
+      description = "Package providing `bin/emotion-api`.";
+    };
+
+    model = mkOption {
+      type = types.package;
+      default = flakePackages.model;
+      defaultText = lib.literalMD "this flake's `model` package, trained from data/";
+      description = "Directory (usually a derivation) holding `emotion-model.bin`.";
+    };
+
+    instances = mkOption {
+      type = types.attrsOf (types.submodule instanceModule);
+      default = { };
+      example = lib.literalExpression ''
+        {
+          v1-a = { port = 8001; metricsPort = 9101; };
+          v1-b = { port = 8002; metricsPort = 9102; };
+          debug = { variant = "v2"; port = 8004; metricsPort = 9104; };
+        }
+      '';
+      description = "API instances; each becomes `emotion-api-<name>.service`.";
+    };
+
+    limits = {
+      maxTextChars = mkOption { type = types.ints.positive; default = 5000; description = "Longer text gets a 422."; };
+      maxBatch = mkOption { type = types.ints.positive; default = 64; description = "A larger batch gets a 422."; };
+      maxBodyBytes = mkOption { type = types.ints.positive; default = 65536; description = "A larger body gets a 413."; };
+      requestTimeoutMs = mkOption { type = types.ints.positive; default = 5000; description = "Per-request timeout."; };
+      memoryMax = mkOption {
+        type = types.str;
+        default = "512M";
+        description = "systemd MemoryMax of each instance (the model and its buffers need far less).";
+      };
+      tasksMax = mkOption { type = types.ints.positive; default = 256; description = "systemd TasksMax of each instance."; };
+    };
+
+    trustedProxies = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "10.0.0.2/32" ];
+      description = "CIDRs (the gateway) whose X-Real-IP header the API believes.";
+    };
+
+    settings = mkOption {
+      type = types.attrsOf envValue;
+      default = { };
+      example = { RUST_LOG = "info,emotion_api=debug"; EMOTION_RATE_LIMIT_RPS = 0; };
+      description = "Environment shared by every instance (any variable of ARCHITECTURE.md).";
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open every instance's API and metrics port.";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = cfg.instances != { };
+        message = "services.emotion-api.enable needs at least one entry in services.emotion-api.instances.";
+      }
+      {
+        assertion = lib.length ports == lib.length (lib.unique ports);
+        message = "services.emotion-api.instances: every port and metricsPort must be distinct.";
+      }
+    ];
+
+    networking.firewall.allowedTCPPorts = lib.mkIf cfg.openFirewall ports;
+
+    systemd.targets.emotion-api = {
+      description = "All emotion API instances";
+      wantedBy = [ "multi-user.target" ];
+      wants = map (name: "emotion-api-${name}.service") (lib.attrNames cfg.instances);
+    };
+
+    systemd.services = lib.mapAttrs'
+      (name: inst: lib.nameValuePair "emotion-api-${name}" {
+        description = "Emotion API ${inst.variant} (${name})";
+        partOf = [ "emotion-api.target" ];
+        wantedBy = [ "emotion-api.target" ];
+        after = [ "network.target" ];
+        environment = environmentOf inst;
+        serviceConfig = {
+          ExecStart = lib.getExe cfg.package;
+          # SIGHUP reloads the model without dropping a request.
+          ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
+          Restart = "on-failure";
+          RestartSec = 2;
+          # Longer than EMOTION_SHUTDOWN_TIMEOUT_MS (10 s), so the drain finishes first.
+          TimeoutStopSec = 15;
+
+          MemoryMax = cfg.limits.memoryMax;
+          TasksMax = cfg.limits.tasksMax;
+          LimitNOFILE = 65536;
+
+          DynamicUser = true;
+          CapabilityBoundingSet = if privileged then [ "CAP_NET_BIND_SERVICE" ] else [ "" ];
+          AmbientCapabilities = lib.optionals privileged [ "CAP_NET_BIND_SERVICE" ];
+          NoNewPrivileges = true;
+          ProtectSystem = "strict";
+          ProtectHome = true;
+          PrivateTmp = true;
+          PrivateDevices = true;
+          PrivateUsers = !privileged;
+          PrivateMounts = true;
+          ProtectHostname = true;
+          ProtectClock = true;
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          ProtectProc = "invisible";
+          ProcSubset = "pid";
+          RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+          RestrictNamespaces = true;
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          LockPersonality = true;
+          MemoryDenyWriteExecute = true;
+          RemoveIPC = true;
+          UMask = "0077";
+          SystemCallArchitectures = "native";
+          SystemCallFilter = [ "@system-service" "~@privileged" "~@resources" ];
+        };
+      })
+      cfg.instances;
+  };
+}

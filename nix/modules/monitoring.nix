@@ -140,7 +140,7 @@ in
         provision = {
           enable = true;
           datasources.path = provisioning "datasources/prometheus.yml" "http://prometheus:9090" prometheusUrl;
-          dashboards.path = provisioning "dashboards/dashboards.yml" "/var/lib/grafana/dashboards" "${monitoring}/grafana/dashboards";
+          dashboards.path = provisioning "dashboards/emotion-gateway.yml" "/var/lib/grafana/dashboards" "${monitoring}/grafana/dashboards";
         };
       };
 

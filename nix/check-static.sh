@@ -5,6 +5,10 @@
 # 2. Every .nix file is formatted as nixpkgs-fmt formats it.
 # 3. No unused binding or argument (`deadnix --fail`).
 # 4. flake.lock is well formed and matches flake.nix (nix/check-flake-lock.py).
+# 5. Nix itself accepts the lock as up to date: `nix flake metadata --offline
+#    --no-write-lock-file` must resolve every input from flake.lock alone (an input that
+#    would need re-locking makes it reach for the network and fail). It neither fetches the
+#    inputs nor checks their narHash; that needs the network (nix/README.md).
 #
 # Evaluating or building the flake needs nixpkgs, so `nix flake check` runs only
 # in .github/workflows/nix.yml (see nix/README.md).
@@ -62,5 +66,8 @@ echo "==> deadnix --fail"
 
 echo "==> flake.lock"
 python3 nix/check-flake-lock.py "$repo"
+
+echo "==> nix flake metadata --offline"
+nix --extra-experimental-features 'nix-command flakes' flake metadata --offline --no-write-lock-file "$repo"
 
 echo "nix static checks passed"

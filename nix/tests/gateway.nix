@@ -178,5 +178,22 @@ pkgs.testers.runNixOSTest {
             f" --second-client-cmd {shlex.quote(second)} {api_addrs}"
             " --prometheus-url http://monitoring:9090"
         ))
+
+    # The suite's own failover check needs hooks that stop a replica from the client; here the
+    # driver stops one directly.
+    with subtest("a stopped v1 instance is skipped, then rejoins"):
+        hit = (
+            "curl -sS -o /dev/null -w '%{http_code} %header{x-instance}\\n' --cacert /tmp/ca.crt"
+            " -u ${user}:${password} -H 'Content-Type: application/json'"
+            " -d '{\"sentence\": \"failover\"}' https://gateway/predict"
+        )
+        api.succeed("systemctl stop emotion-api-v1-b.service")
+        client.succeed("sleep 3")  # let the rate-limit bucket refill after the suite
+        seen = client.succeed(f"for i in $(seq 12); do {hit}; done").split("\n")
+        answers = [line for line in seen if line]
+        assert len(answers) == 12 and all(a.startswith("200 ") for a in answers), answers
+        assert not any(a.endswith("-v1-b") for a in answers), answers
+        api.succeed("systemctl start emotion-api-v1-b.service")
+        client.wait_until_succeeds(f"for i in $(seq 6); do {hit}; sleep 0.5; done | grep -q -- '-v1-b$'", timeout=90)
   '';
 }

@@ -1,0 +1,316 @@
+//! The serving form of the classifier: vocabulary -> per-class log-likelihoods, plain data, so a
+//! [`Model`] is `Send + Sync` and prediction takes `&self`.
+//!
+//! For a document with feature counts `x`, class `c` scores
+//! `jll[c] = sum_f x[f] * log P(f | c) + log P(c)`, exactly the joint log-likelihood that
+//! `linfa_bayes::MultinomialNb` computes, restricted to the features present in the document.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{self, ArtifactError};
+use crate::features::{for_each_ngram, Hyperparameters};
+use crate::metrics::Evaluation;
+use crate::tokenize::tokenize;
+
+/// Metadata stored in the artifact, serialisable for `/health` style endpoints and the model card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Artifact format version ([`crate::FORMAT_VERSION`] when written).
+    pub format_version: u32,
+    /// Version of this crate that trained the model.
+    pub trainer: String,
+    /// Lowercase hex sha256 of the training CSV.
+    pub data_sha256: String,
+    /// How the data was split.
+    pub split: String,
+    /// Rows used for fitting.
+    pub train_rows: usize,
+    /// Rows held out for evaluation.
+    pub test_rows: usize,
+    /// Number of features (n-grams) in the vocabulary.
+    pub vocabulary_size: usize,
+    /// The training hyperparameters.
+    pub hyperparameters: Hyperparameters,
+    /// Held-out evaluation.
+    pub metrics: Evaluation,
+}
+
+/// The serialised content of an artifact (everything but its header).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Payload {
+    pub(crate) info: ModelInfo,
+    pub(crate) labels: Vec<String>,
+    pub(crate) vocabulary: Vec<String>,
+    /// `ln P(c)`, one per label.
+    pub(crate) log_prior: Vec<f64>,
+    /// `ln P(f | c)`, row-major by feature: `feature_log_prob[f * labels + c]`.
+    pub(crate) feature_log_prob: Vec<f64>,
+}
+
+/// A class prediction for one text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Index into [`Model::labels`].
+    pub label: usize,
+    /// Probability of `label`.
+    pub confidence: f64,
+    /// Posterior probability of every label, in label order; sums to 1.
+    pub probabilities: Vec<f64>,
+}
+
+/// One feature's contribution to the predicted class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feature {
+    /// The feature: a token, or tokens joined by a space for an n-gram.
+    pub token: String,
+    /// Its count times `ln P(f | predicted) - mean_c ln P(f | c)`: positive pushes towards the
+    /// predicted class.
+    pub weight: f64,
+}
+
+/// A prediction with the evidence behind it (for the debug variant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The prediction itself.
+    pub prediction: Prediction,
+    /// The normalised tokens of the text.
+    pub tokens: Vec<String>,
+    /// The in-vocabulary features that contributed most to the predicted class, strongest first.
+    pub top_features: Vec<Feature>,
+}
+
+/// A trained classifier ready to serve.
+#[derive(Debug, Clone)]
+pub struct Model {
+    payload: Payload,
+    index: HashMap<String, u32>,
+    version: String,
+}
+
+impl Model {
+    /// Builds a model from its payload, checking that its parts fit together.
+    pub(crate) fn from_payload(payload: Payload, version: String) -> Result<Self, ArtifactError> {
+        let classes = payload.labels.len();
+        let invalid = |m: String| Err(ArtifactError::Invalid(m));
+        if classes == 0 {
+            return invalid("no labels".into());
+        }
+        if payload.log_prior.len() != classes {
+            return invalid(format!(
+                "{} priors for {classes} labels",
+                payload.log_prior.len()
+            ));
+        }
+        if payload.feature_log_prob.len() != payload.vocabulary.len() * classes {
+            return invalid(format!(
+                "{} weights for {} features x {classes} labels",
+                payload.feature_log_prob.len(),
+                payload.vocabulary.len()
+            ));
+        }
+        if !payload
+            .log_prior
+            .iter()
+            .chain(&payload.feature_log_prob)
+            .all(|w| w.is_finite())
+        {
+            return invalid("non-finite weight".into());
+        }
+        if payload.info.hyperparameters.ngram_max == 0 {
+            return invalid("ngram_max is 0".into());
+        }
+        let mut index = HashMap::with_capacity(payload.vocabulary.len());
+        for (i, feature) in payload.vocabulary.iter().enumerate() {
+            if index.insert(feature.clone(), i as u32).is_some() {
+                return invalid(format!("duplicate feature {feature:?}"));
+            }
+        }
+        Ok(Self {
+            payload,
+            index,
+            version,
+        })
+    }
+
+    /// Reads and validates an artifact file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ArtifactError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ArtifactError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Decodes and validates an artifact held in memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        let (payload, version) = artifact::decode(bytes)?;
+        Self::from_payload(payload, version)
+    }
+
+    /// The artifact bytes (deterministic: the same model always gives the same bytes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        artifact::encode(&self.payload)
+    }
+
+    /// Writes the artifact to `path` (via a temporary file and a rename, so a reader never sees
+    /// half a file).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ArtifactError> {
+        let path = path.as_ref();
+        let io = |source| ArtifactError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, self.to_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Label names, sorted (index = [`Prediction::label`]).
+    pub fn labels(&self) -> &[String] {
+        &self.payload.labels
+    }
+
+    /// Content-derived version: the first 12 hex digits of the payload's sha256.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Training metadata: format version, data sha256, hyperparameters, metrics.
+    pub fn info(&self) -> &ModelInfo {
+        &self.payload.info
+    }
+
+    /// The feature vocabulary, sorted.
+    pub fn vocabulary(&self) -> &[String] {
+        &self.payload.vocabulary
+    }
+
+    /// Classifies one text. Any UTF-8 input is accepted; text without known features gets the
+    /// prior.
+    pub fn predict(&self, text: &str) -> Prediction {
+        self.predict_tokens(&tokenize(text))
+    }
+
+    /// Classifies already tokenised text.
+    pub fn predict_tokens(&self, tokens: &[String]) -> Prediction {
+        let counts = self.feature_counts(tokens);
+        self.prediction_from_counts(&counts)
+    }
+
+    /// Classifies one text and names the features that pushed hardest towards the result.
+    pub fn explain(&self, text: &str, top_k: usize) -> Explanation {
+        let tokens = tokenize(text);
+        let counts = self.feature_counts(&tokens);
+        let prediction = self.prediction_from_counts(&counts);
+        let classes = self.payload.labels.len();
+        let c = prediction.label;
+        let mut features: Vec<Feature> = counts
+            .iter()
+            .map(|&(f, x)| {
+                let row = self.row(f);
+                let mean = row.iter().sum::<f64>() / classes as f64;
+                Feature {
+                    token: self.payload.vocabulary[f as usize].clone(),
+                    weight: x * (row[c] - mean),
+                }
+            })
+            .collect();
+        features.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.token.cmp(&b.token))
+        });
+        features.truncate(top_k);
+        Explanation {
+            prediction,
+            tokens,
+            top_features: features,
+        }
+    }
+
+    /// Joint log-likelihood of every class for a document's feature counts (see the module doc).
+    pub fn joint_log_likelihood(&self, tokens: &[String]) -> Vec<f64> {
+        self.jll(&self.feature_counts(tokens))
+    }
+
+    fn row(&self, feature: u32) -> &[f64] {
+        let classes = self.payload.labels.len();
+        let start = feature as usize * classes;
+        &self.payload.feature_log_prob[start..start + classes]
+    }
+
+    /// (feature index, count) for the in-vocabulary n-grams of `tokens`, sorted by index so the
+    /// sum runs in vocabulary order like linfa's dense dot product.
+    fn feature_counts(&self, tokens: &[String]) -> Vec<(u32, f64)> {
+        let mut hits: Vec<u32> = Vec::with_capacity(tokens.len() * 2);
+        let mut buf = String::new();
+        for_each_ngram(
+            tokens,
+            self.payload.info.hyperparameters.ngram_max,
+            &mut buf,
+            |g| {
+                if let Some(&i) = self.index.get(g) {
+                    hits.push(i);
+                }
+            },
+        );
+        hits.sort_unstable();
+        let binary = self.payload.info.hyperparameters.binary;
+        let mut counts: Vec<(u32, f64)> = Vec::with_capacity(hits.len());
+        for i in hits {
+            match counts.last_mut() {
+                Some((last, x)) if *last == i => {
+                    if !binary {
+                        *x += 1.0;
+                    }
+                }
+                _ => counts.push((i, 1.0)),
+            }
+        }
+        counts
+    }
+
+    fn jll(&self, counts: &[(u32, f64)]) -> Vec<f64> {
+        let mut dot = vec![0.0; self.payload.labels.len()];
+        for &(f, x) in counts {
+            for (acc, w) in dot.iter_mut().zip(self.row(f)) {
+                *acc += x * w;
+            }
+        }
+        // linfa adds the log prior after the dot product; keep that order.
+        for (acc, p) in dot.iter_mut().zip(&self.payload.log_prior) {
+            *acc += p;
+        }
+        dot
+    }
+
+    fn prediction_from_counts(&self, counts: &[(u32, f64)]) -> Prediction {
+        let jll = self.jll(counts);
+        let (label, max) = jll
+            .iter()
+            .enumerate()
+            .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+                if v > best.1 {
+                    (i, v)
+                } else {
+                    best
+                }
+            });
+        // Softmax shifted by the maximum, so exp never overflows and the best class gets exp(0).
+        let mut probabilities: Vec<f64> = jll.iter().map(|&v| (v - max).exp()).collect();
+        let total: f64 = probabilities.iter().sum();
+        for p in &mut probabilities {
+            *p /= total;
+        }
+        Prediction {
+            label,
+            confidence: probabilities[label],
+            probabilities,
+        }
+    }
+}

@@ -31,12 +31,21 @@ for service in api-v1 api-v2; do
     done
 done
 
+# Failover: stop one api-v1 replica, later start it again and wait until
+# Docker reports it healthy (the check then waits for nginx to re-admit it).
+victim=$("${COMPOSE[@]}" ps -q api-v1 | head -n1)
+stop_replica="docker stop -t 10 $victim >/dev/null"
+start_replica="docker start $victim >/dev/null && for i in \$(seq 60); do
+  [ \"\$(docker inspect -f '{{.State.Health.Status}}' $victim)\" = healthy ] && exit 0; sleep 1; done; exit 1"
+
 exec python3 tests/e2e/run.py \
     --base-url "https://localhost$([[ $https_port == 443 ]] || echo ":$https_port")" \
     --http-url "http://localhost:$http_port" \
     --cacert secrets/tls.crt \
     --credentials-file secrets/credentials.env \
     --second-client-cmd "$second_client" \
+    --stop-replica-cmd "$stop_replica" \
+    --start-replica-cmd "$start_replica" \
     --prometheus-url "http://127.0.0.1:${PROMETHEUS_PORT:-9090}" \
     --burst "${E2E_BURST:-60}" \
     "${api_args[@]}" "$@"

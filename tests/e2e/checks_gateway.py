@@ -19,7 +19,7 @@ import urllib.parse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from client import LABELS, is_json_error, predict, request, tcp_reachable
+from client import LABELS, Response, is_json_error, predict, raw_exchange, request, tcp_reachable
 
 
 class Skip(Exception):
@@ -136,7 +136,7 @@ def predict_requires_auth(ctx):
 
 def ab_routing(ctx):
     seen = []
-    for value in (None, "Debug", "debug2", "", "DEBUG", " debug", "v2"):
+    for value in (None, "Debug", "debug2", "", "DEBUG", "debug,debug", "v2"):
         headers = {} if value is None else {"X-Experiment-Group": value}
         resp = predict(ctx.target, headers=headers)
         assert resp.status == 200, f"header {value!r}: {resp.short()}"
@@ -175,17 +175,61 @@ def load_balancing(ctx):
     return f"{len(instances)} requests over {len(distinct)} instances: {dict(distinct)}"
 
 
+def _run_hook(cmd: str, what: str) -> str:
+    proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, f"{what} command failed ({proc.returncode}): {proc.stderr.strip()[-300:]}"
+    return proc.stdout.strip()
+
+
+def failover_skips_stopped_replica(ctx):
+    if not (ctx.stop_replica_cmd and ctx.start_replica_cmd):
+        raise Skip("no --stop-replica-cmd/--start-replica-cmd")
+    _pause_for_rate_limit(ctx)
+    _run_hook(ctx.stop_replica_cmd, "stop-replica")
+    try:
+        during = [predict(ctx.target) for _ in range(4 * ctx.v1_replicas)]
+        codes = Counter(r.status for r in during)
+        seen = Counter(r.header("X-Instance") for r in during)
+        assert set(codes) == {200}, f"with one replica stopped: {dict(codes)} {[r.short() for r in during if r.status != 200][:2]}"
+        assert len(seen) == ctx.v1_replicas - 1, f"with one replica stopped, served by {dict(seen)}"
+    finally:
+        _run_hook(ctx.start_replica_cmd, "start-replica")
+    # The replica rejoins after fail_timeout, through live traffic (passive checks).
+    deadline = time.monotonic() + ctx.rejoin_timeout
+    back: Counter = Counter()
+    while time.monotonic() < deadline:
+        resp = predict(ctx.target)
+        assert resp.status == 200, f"after restart: {resp.short()}"
+        back[resp.header("X-Instance")] += 1
+        if len(back) == ctx.v1_replicas:
+            break
+        time.sleep(0.25)
+    assert len(back) == ctx.v1_replicas, f"stopped replica did not rejoin within {ctx.rejoin_timeout}s: {dict(back)}"
+    return f"stopped: {sum(codes.values())} requests all 200 over {dict(seen)}; rejoined: {len(back)} instances"
+
+
 # --- Rate limit ----------------------------------------------------------------------------------
 
 
 def _burst(ctx, n, headers_fn=lambda i: {}):
-    """n concurrent /predict requests (no retry); returns the responses."""
+    """n concurrent /predict requests (no retry); returns the responses.
+
+    A transport failure becomes a Response with status 0 and the error as body, so that the
+    checks report it instead of a thread dying silently.
+    """
 
     def one(i):
-        return predict(ctx.target, headers=headers_fn(i), retry_429=False)
+        try:
+            return predict(ctx.target, headers=headers_fn(i), retry_429=False)
+        except (OSError, ssl.SSLError) as exc:
+            return Response(0, {}, f"{type(exc).__name__}: {exc}".encode())
 
     with ThreadPoolExecutor(max_workers=ctx.burst_threads) as pool:
         return list(pool.map(one, range(n)))
+
+
+def _errors(responses):
+    return sorted({r.body.decode(errors="replace")[:100] for r in responses if r.status == 0})[:3]
 
 
 def rate_limit_burst(ctx):
@@ -193,7 +237,7 @@ def rate_limit_burst(ctx):
     responses = _burst(ctx, ctx.burst_size)
     codes = Counter(r.status for r in responses)
     limited = [r for r in responses if r.status == 429]
-    assert not [c for c in codes if c >= 500], f"5xx in the burst: {dict(codes)}"
+    assert not [c for c in codes if c >= 500 or c == 0], f"5xx or transport errors in the burst: {dict(codes)} {_errors(responses)}"
     assert limited, f"no 429 in a burst of {ctx.burst_size}: {dict(codes)}"
     assert codes[200] >= 1, f"nothing passed: {dict(codes)}"
     for r in limited:
@@ -215,7 +259,7 @@ def rate_limit_ignores_forged_xff(ctx):
     responses = _burst(ctx, ctx.burst_size, forged)
     codes = Counter(r.status for r in responses)
     assert codes[429] > 0, f"forged X-Forwarded-For dodged the limit: {dict(codes)}"
-    assert not [c for c in codes if c >= 500], f"5xx: {dict(codes)}"
+    assert not [c for c in codes if c >= 500 or c == 0], f"5xx or transport errors: {dict(codes)} {_errors(responses)}"
     _pause_for_rate_limit(ctx)
     return f"burst of {ctx.burst_size} with a random X-Forwarded-For each: {dict(codes)}"
 
@@ -281,16 +325,63 @@ def bad_input_gets_json_4xx(ctx):
     return "; ".join(seen)
 
 
+def _route(host: str) -> str | None:
+    """`ip route get HOST` (Linux), or None when it cannot tell."""
+    try:
+        proc = subprocess.run(["ip", "route", "get", host], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else f"no route ({proc.stderr.strip()})"
+
+
 def apis_unreachable_from_host(ctx):
+    """The API addresses must not be reachable from this host.
+
+    A TCP connection is only attempted when the address is on a directly connected network:
+    an address routed through the default gateway is unreachable by construction, and probing
+    it would send packets off this machine.
+    """
     if not ctx.api_addrs:
         raise Skip("no --api-addr")
-    reached = []
+    reached, seen = [], []
     for addr in ctx.api_addrs:
         host, _, port = addr.rpartition(":")
+        route = _route(host)
+        if route is None:
+            raise Skip("cannot read the routing table (no `ip` command)")
+        if " via " in route.splitlines()[0] or route.startswith("no route"):
+            seen.append(f"{addr}: no host route ({route.splitlines()[0]})")
+            continue
         if tcp_reachable(host, int(port), timeout=2.0):
-            reached.append(addr)
+            reached.append(f"{addr} (route: {route.splitlines()[0]})")
+        else:
+            seen.append(f"{addr}: connection failed")
     assert not reached, f"reachable from this host: {reached}"
-    return f"no TCP connection to {', '.join(ctx.api_addrs)}"
+    return "; ".join(seen)
+
+
+def malformed_requests_get_json_400(ctx):
+    """Garbage on the wire (not HTTP, or plain HTTP on the TLS port) gets a JSON 400, never a 5xx."""
+    parts = urllib.parse.urlsplit(ctx.base_url)
+    cases = [
+        ("TLS alert as first bytes on the HTTPS port", parts.hostname, parts.port or 443, b"\x15\x03\x01\x00\x02\x02P"),
+        ("plain HTTP on the HTTPS port", parts.hostname, parts.port or 443, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ]
+    if ctx.http_url:
+        h = urllib.parse.urlsplit(ctx.http_url)
+        cases.append(("garbage request line on the HTTP port", h.hostname, h.port or 80, b"GARBAGE\r\n\r\n"))
+    seen = []
+    for label, host, port, payload in cases:
+        raw = raw_exchange(host, port, payload)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        assert status_line.startswith("HTTP/1.1 400"), f"{label}: {status_line!r}"
+        try:
+            code = json.loads(body)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            raise AssertionError(f"{label}: body is not a JSON error: {body[:120]!r}") from None
+        seen.append(f"{label}: 400 {code}")
+    return "; ".join(seen)
 
 
 CHECKS = [
@@ -303,6 +394,8 @@ CHECKS = [
     ("ab_routing", ab_routing),
     ("load_balancing", load_balancing),
     ("bad_input_gets_json_4xx", bad_input_gets_json_4xx),
+    ("malformed_requests_get_json_400", malformed_requests_get_json_400),
+    ("failover_skips_stopped_replica", failover_skips_stopped_replica),
     ("rate_limit_burst", rate_limit_burst),
     ("rate_limit_ignores_forged_xff", rate_limit_ignores_forged_xff),
     ("rate_limit_is_per_client", rate_limit_is_per_client),

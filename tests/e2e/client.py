@@ -142,3 +142,16 @@ def tcp_reachable(host: str, port: int, timeout: float = 2.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def raw_exchange(host: str, port: int, payload: bytes, timeout: float = 5.0) -> bytes:
+    """Sends raw bytes on a plain TCP connection and returns all that comes back."""
+    out = b""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except socket.timeout:
+            pass
+    return out

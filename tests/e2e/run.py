@@ -44,6 +44,9 @@ class Context:
     repo_root: pathlib.Path
     second_client_cmd: str | None = None
     api_addrs: list[str] = field(default_factory=list)
+    stop_replica_cmd: str | None = None
+    start_replica_cmd: str | None = None
+    rejoin_timeout: float = 60.0
     v1_replicas: int = 3
     burst_size: int = 60
     burst_threads: int = 12
@@ -75,6 +78,10 @@ def parse_args(argv):
                         "one HTTP status per line; it gets E2E_USER/E2E_PASSWORD in its environment")
     p.add_argument("--api-addr", action="append", default=[], metavar="HOST:PORT",
                    help="an API address that must NOT be reachable from here (repeatable)")
+    p.add_argument("--stop-replica-cmd", default=env("E2E_STOP_REPLICA_CMD"),
+                   help="shell command that stops ONE v1 replica (with --start-replica-cmd: failover check)")
+    p.add_argument("--start-replica-cmd", default=env("E2E_START_REPLICA_CMD"),
+                   help="shell command that starts it again and returns once it is ready")
     p.add_argument("--prometheus-url", default=env("E2E_PROMETHEUS_URL"), help="enables the monitoring checks")
     p.add_argument("--v1-replicas", type=int, default=int(env("E2E_V1_REPLICAS", "3")))
     p.add_argument("--burst", type=int, default=int(env("E2E_BURST", "60")), help="requests in a rate-limit burst")
@@ -109,6 +116,8 @@ def main(argv=None) -> int:
         repo_root=HERE.parent.parent,
         second_client_cmd=args.second_client_cmd,
         api_addrs=args.api_addr,
+        stop_replica_cmd=args.stop_replica_cmd,
+        start_replica_cmd=args.start_replica_cmd,
         v1_replicas=args.v1_replicas,
         burst_size=args.burst,
         rate_limit_pause=args.rate_limit_pause,

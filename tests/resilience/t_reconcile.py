@@ -91,13 +91,14 @@ def test_reconcile(ctx, rep):
               d["api200"] == ok and d["api_all"] == ok,
               f"APIs delta 200: {d['api200']:.0f}, all statuses: {d['api_all']:.0f}; client 200s: {ok}")
     interval = scrape_interval(ctx)
+    hc = (ctx.nginx.raw["Config"].get("Healthcheck") or {}).get("Interval", 0) / 1e9
     window = t_after - t_before
-    slack = int(window / interval) + 2
+    slack = int(window / interval) + (int(window / hc) if hc else 0) + 2
     extra = d["ngx"] - answered
-    rep.check("reconcile: nginx_http_requests_total delta == client requests + stub_status scrapes",
+    rep.check("reconcile: nginx_http_requests_total delta == client requests + stub_status reads",
               0 <= extra <= slack,
-              f"nginx delta {d['ngx']:.0f} = client {answered} + {extra:.0f} other "
-              f"(allowed 0..{slack}: {window:.0f}s window / {interval}s scrape interval + 2)")
+              f"nginx delta {d['ngx']:.0f} = client {answered} + {extra:.0f} other (allowed 0..{slack}: "
+              f"{window:.0f}s window / {interval}s scrape interval + / {hc:.0f}s healthcheck interval + 2)")
     # Prometheus: wait for two scrapes, then its latest samples must equal our direct read.
     time.sleep(2 * interval + 1)
     final = _counts(_read(prom, urls), api_names)

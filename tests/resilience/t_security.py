@@ -57,6 +57,10 @@ def test_tls_ciphers(ctx, rep):
     for family in ("RC4", "3DES", "NULL", "EXPORT", "aNULL", "DES", "MD5", "PSK", "SRP"):
         ok, _, cipher, out = s_client("-tls1_2", "-cipher", f"{family}:@SECLEVEL=0", timeout=10)
         client_side = "no cipher match" in out or "no ciphers available" in out
+        if client_side and not ok:
+            rep.skip(f"tls: {family} refused", "this OpenSSL has no such suite to offer; "
+                     "covered by the one-by-one enumeration above")
+            continue
         rep.check(f"tls: {family} refused", not ok,
                   f"handshake {'SUCCEEDED with ' + cipher if ok else 'failed'}"
                   f"{' (this OpenSSL has no such suite to offer)' if client_side else ''}")

@@ -24,10 +24,14 @@ PROBE_IMAGE = "emotion-resilience-probe:local"
 LOADGEN = REPO / "tests" / "resilience" / "loadgen.py"
 
 
-def ensure_probe_image():
-    """An image whose entrypoint can `sleep`; built locally from busybox (static) if needed."""
+def ensure_probe_image(fallback_image=""):
+    """(image, entrypoint) of a container that can just sleep.
+
+    Preferred: a 2 MB image imported from the host's static busybox. Otherwise the gateway's own
+    image (Debian-based in both the official and the offline path, so it has /bin/sleep).
+    """
     if sh(["docker", "image", "inspect", PROBE_IMAGE], check=False).returncode == 0:
-        return PROBE_IMAGE, ["sleep"]
+        return PROBE_IMAGE, ["/bin/busybox", "sleep"]
     bb = shutil.which("busybox")
     ldd = sh(["ldd", bb], check=False) if bb else None
     if ldd is not None and "not a dynamic" in ldd.stdout + ldd.stderr:
@@ -38,8 +42,11 @@ def ensure_probe_image():
             subprocess.run(["docker", "import", "--change", 'ENTRYPOINT ["/bin/busybox"]', "-", PROBE_IMAGE],
                            stdin=tar.stdout, check=True, capture_output=True)
             tar.wait()
-        return PROBE_IMAGE, ["sleep"]
-    raise RuntimeError("client containers need a static busybox: apt-get install busybox-static")
+        return PROBE_IMAGE, ["/bin/busybox", "sleep"]
+    if fallback_image:
+        return fallback_image, ["sleep"]
+    raise RuntimeError("client containers need a static busybox (apt-get install busybox-static) "
+                       "or a fallback image")
 
 
 class Client:
@@ -58,18 +65,17 @@ class Client:
 class ClientPool:
     """Context manager: `with ClientPool(network, n) as clients:`; containers removed on exit."""
 
-    def __init__(self, network, n, tag="c"):
-        self.network, self.n, self.tag = network, n, tag
+    def __init__(self, network, n, tag="c", fallback_image=""):
+        self.network, self.n, self.tag, self.fallback = network, n, tag, fallback_image
         self.clients = []
 
     def __enter__(self):
-        image, sleep = ensure_probe_image()
+        image, sleep = ensure_probe_image(self.fallback or os.environ.get("RESIL_CLIENT_IMAGE", ""))
         stamp = f"{os.getpid()}-{int(time.time())}"
         for i in range(self.n):
             name = f"resil-{self.tag}{i}-{stamp}"
             sh(["docker", "run", "-d", "--rm", "--name", name, "--network", self.network,
-                "--label", "emotion-resilience=1", "--entrypoint", "/bin/busybox", image,
-                *sleep, "900"])
+                "--label", "emotion-resilience=1", "--entrypoint", sleep[0], image, *sleep[1:], "900"])
             raw = json.loads(sh(["docker", "inspect", name]).stdout)[0]
             ip = raw["NetworkSettings"]["Networks"][self.network]["IPAddress"]
             self.clients.append(Client(name, raw["State"]["Pid"], ip))

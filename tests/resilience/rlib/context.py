@@ -1,5 +1,6 @@
 """What every resilience test needs: the stack, credentials, gateway addresses and limits, load runs."""
 
+import os
 import re
 import threading
 import time
@@ -17,6 +18,8 @@ class Context:
         self.auth = credentials()
         self.network = self.stack.frontend_network()
         self.refresh()
+        # Client containers fall back to the gateway's image (it has /bin/sleep) without busybox.
+        os.environ.setdefault("RESIL_CLIENT_IMAGE", self.nginx.image)
         self.rate, self.burst = self.rate_limit()
 
     def refresh(self):

@@ -80,7 +80,8 @@ class Stack:
             return mine[0]
         if len(rows) == 1:
             return rows[0][0]
-        return REPO.name.lower()
+        # scripts/stack-env.sh's default project name.
+        return os.environ.get("COMPOSE_PROJECT_NAME", "emotion-gateway")
 
     def containers(self, service=None, running_only=False):
         cmd = ["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}"]

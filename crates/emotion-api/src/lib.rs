@@ -1,0 +1,21 @@
+//! The emotion classifier's HTTP service.
+//!
+//! `main.rs` reads [`configuration::Settings`], installs [`telemetry`], then
+//! [`startup::Application::build`] binds the listeners and
+//! [`startup::Application::run_until_stopped`] serves until SIGTERM or Ctrl-C. Integration tests
+//! drive the same `build` on port 0.
+
+pub mod configuration;
+pub mod error;
+pub mod extract;
+pub mod healthcheck;
+pub mod metrics;
+pub mod middleware;
+pub mod net;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

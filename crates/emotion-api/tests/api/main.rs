@@ -1,0 +1,12 @@
+//! Integration tests: the real application on port 0, spoken to over HTTP.
+
+mod batch;
+mod errors;
+mod health;
+mod helpers;
+mod metrics;
+mod openapi;
+mod predict;
+mod rate_limit;
+mod reload;
+mod shutdown;

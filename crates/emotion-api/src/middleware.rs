@@ -77,3 +77,14 @@ pub async fn timeout(State(state): State<SharedState>, request: Request, next: N
         Err(_) => ApiError::Timeout(limit.as_millis()).into_response(),
     }
 }
+
+/// The answer for a request whose handler panicked: an opaque 500 in the JSON shape; the panic
+/// message goes to the log only.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    ApiError::Internal(format!("handler panicked: {detail}")).into_response()
+}

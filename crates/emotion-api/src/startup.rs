@@ -10,6 +10,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::configuration::Settings;
 use crate::middleware;
@@ -212,8 +215,8 @@ impl Application {
     }
 }
 
-/// The API routes with their middleware. Layers listed last run first: identity headers, then
-/// metrics, then the timeout, then (for the prediction routes only) the rate limit.
+/// The API routes with their middleware. Layers listed last run first: identity headers, metrics,
+/// panic catcher, trace span, timeout, body limit, then (prediction routes only) the rate limit.
 pub fn api_router(state: SharedState, limiter: Option<Arc<rate_limit::Config>>) -> Router {
     let mut predictions = Router::new()
         .route("/predict", post(routes::predict::predict))
@@ -234,6 +237,18 @@ pub fn api_router(state: SharedState, limiter: Option<Arc<rate_limit::Config>>) 
             state.clone(),
             middleware::timeout,
         ))
+        .layer(
+            // Request spans at DEBUG: free when RUST_LOG=info, and they record method, path,
+            // status and latency only: never bodies or headers (no Authorization in logs).
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                .on_failure(()),
+        )
+        // A panic in a handler is a bug, but it still answers in the JSON shape (a 500) and is
+        // counted, instead of dropping the connection.
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::track,

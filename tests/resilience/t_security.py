@@ -14,12 +14,11 @@ import subprocess
 from rlib.stack import REPO, sh
 
 HOST = os.environ.get("RESIL_GATEWAY_HOST", "127.0.0.1")
-PORT = os.environ.get("RESIL_GATEWAY_PORT", "443")
 STRONG = re.compile(r"^(ECDHE|DHE)-(ECDSA|RSA)-(AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)$")
 
 
-def s_client(*args, timeout=15):
-    cmd = ["openssl", "s_client", "-connect", f"{HOST}:{PORT}", "-servername", "localhost", *args]
+def s_client(ctx, *args, timeout=15):
+    cmd = ["openssl", "s_client", "-connect", f"{HOST}:{ctx.host_port}", "-servername", "localhost", *args]
     p = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=timeout)
     out = p.stdout + p.stderr
     m = re.search(r"Protocol\s*:\s*(\S+)", out) or re.search(r"New, (TLSv[\d.]+)", out)
@@ -31,7 +30,7 @@ def s_client(*args, timeout=15):
 def test_tls_protocols(ctx, rep):
     for flag, want in (("-tls1", False), ("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)):
         extra = [] if flag == "-tls1_3" else ["-cipher", "DEFAULT:@SECLEVEL=0"]
-        ok, proto, cipher, out = s_client(flag, *extra)
+        ok, proto, cipher, out = s_client(ctx, flag, *extra)
         client_side = "no protocols available" in out or "no ciphers available" in out
         why = "client could not offer it" if client_side else (
             "alert protocol version" if "protocol version" in out else out.strip().splitlines()[-1][:120])
@@ -45,7 +44,7 @@ def test_tls_ciphers(ctx, rep):
     names = sh(["openssl", "ciphers", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"]).stdout.strip().split(":")
     accepted, refused = [], 0
     for name in names:
-        ok, proto, cipher, _ = s_client("-tls1_2", "-cipher", f"{name}:@SECLEVEL=0", timeout=10)
+        ok, proto, cipher, _ = s_client(ctx, "-tls1_2", "-cipher", f"{name}:@SECLEVEL=0", timeout=10)
         if ok:
             accepted.append(cipher)
         else:
@@ -55,7 +54,7 @@ def test_tls_ciphers(ctx, rep):
               bool(accepted) and not weak,
               f"offered {len(names)} suites one by one: accepted {accepted}, refused {refused}, weak accepted {weak}")
     for family in ("RC4", "3DES", "NULL", "EXPORT", "aNULL", "DES", "MD5", "PSK", "SRP"):
-        ok, _, cipher, out = s_client("-tls1_2", "-cipher", f"{family}:@SECLEVEL=0", timeout=10)
+        ok, _, cipher, out = s_client(ctx, "-tls1_2", "-cipher", f"{family}:@SECLEVEL=0", timeout=10)
         client_side = "no cipher match" in out or "no ciphers available" in out
         if client_side and not ok:
             rep.skip(f"tls: {family} refused", "this OpenSSL has no such suite to offer; "
@@ -72,7 +71,7 @@ def test_hsts(ctx, rep):
     cx = ssl.create_default_context()
     cx.check_hostname, cx.verify_mode = False, ssl.CERT_NONE
     for path in ("/health/live", "/predict", "/nope"):
-        c = http.client.HTTPSConnection(HOST, int(PORT), context=cx, timeout=10)
+        c = http.client.HTTPSConnection(HOST, int(ctx.host_port), context=cx, timeout=10)
         c.request("GET", path, headers={"Host": "localhost"})
         r = c.getresponse()
         r.read()

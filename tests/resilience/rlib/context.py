@@ -26,6 +26,16 @@ class Context:
         """Re-read addresses (a container restarted by a test may come back on another IP)."""
         self.nginx = self.stack.one("nginx")
         self.gateway_ip = self.nginx.networks.get(self.network) or self.nginx.ip()
+        # Host-side addresses: the published ports, whatever HTTPS_PORT/PROMETHEUS_PORT were.
+        self.host_port = os.environ.get("RESIL_GATEWAY_PORT") or self.published(self.nginx, "443/tcp") or "443"
+        prom = self.stack.containers("prometheus")
+        port = self.published(prom[0], "9090/tcp") if prom else ""
+        self.prometheus = os.environ.get("RESIL_PROMETHEUS_URL") or f"http://127.0.0.1:{port or 9090}"
+
+    @staticmethod
+    def published(container, port):
+        bindings = (container.raw["NetworkSettings"].get("Ports") or {}).get(port) or []
+        return bindings[0]["HostPort"] if bindings else ""
 
     def nginx_exec(self, *cmd, check=True):
         return sh(["docker", "exec", self.nginx.id, *cmd], check=check)

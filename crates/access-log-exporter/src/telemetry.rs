@@ -7,6 +7,8 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
+        // Flat `{"timestamp","level","message",...}` lines, the same shape as emotion-api's.
+        .flatten_event(true)
         .with_current_span(false)
         .with_env_filter(filter)
         .with_writer(std::io::stdout)

@@ -38,6 +38,7 @@ let
     };
     services.prometheus = freeform { port = mkOption { default = 9090; }; };
     services.grafana = freeform { };
+    services.logrotate = freeform { };
     systemd.services = mkOption { type = types.attrsOf (freeform { }).type; default = { }; };
     systemd.targets = mkOption { type = types.attrsOf types.anything; default = { }; };
     systemd.tmpfiles.rules = mkOption { type = types.listOf types.str; default = [ ]; };

@@ -11,7 +11,8 @@
 #    certificate and the htpasswd file into /run/credentials/nginx.service, readable only by
 #    the nginx user, and params/secrets.conf points there.
 # 4. logging.conf writes the access log to /dev/stdout. Under systemd stdout is a socket to
-#    journald, which open(2) cannot reopen (ENXIO), so stdout goes to a log file instead.
+#    journald, which open(2) cannot reopen (ENXIO), so stdout goes to a log file instead, and
+#    logrotate truncates that file in place (nginx's reopen would find the same inode).
 # 5. The gateway host also runs the access-log-exporter (syslog over loopback) and the Nginx
 #    exporter (stub_status on :8081), so the monitoring host scrapes both here.
 { self, root }:
@@ -144,6 +145,7 @@ in
       };
     };
     systemd.tmpfiles.rules = [ "d /var/log/nginx 0750 ${config.services.nginx.user} ${config.services.nginx.group} - -" ];
+    services.logrotate.settings.nginx.copytruncate = true;
 
     services.prometheus.exporters.nginx = {
       enable = true;

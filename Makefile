@@ -5,7 +5,7 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 
-.PHONY: help start-project stop-project test test-static test-e2e logs status certs credentials train bench images-offline nginx-test clean-mode
+.PHONY: help start-project stop-project test test-static test-e2e logs status certs credentials train bench images-offline nginx-test test-host-nginx clean-mode
 
 help: ## show this help
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ images-offline: ## build the offline images (no registry needed)
 
 nginx-test: ## nginx -t of the gateway config with the host nginx
 	scripts/nginx-test.sh
+
+test-host-nginx: ## the e2e suite against the host's nginx + real APIs on loopback (no containers)
+	scripts/host-gateway-test.sh
 
 clean-mode: ## forget the official/offline decision (build/stack-mode)
 	rm -f build/stack-mode

@@ -26,6 +26,15 @@ step "nginx -t (host nginx)"
 scripts/nginx-test.sh
 [[ ${STATIC_ONLY:-0} == 1 ]] && exit 0
 
+if [[ ! -s model/emotion-model.bin ]]; then
+    step "training the model (model/ is missing)"
+    cargo run --release -p emotion-model --bin emotion-train -- --data data/tweet_emotions.csv --out model/
+fi
+if [[ ${SKIP_HOST_NGINX:-0} != 1 ]]; then
+    step "e2e suite on the host nginx (no containers)"
+    scripts/host-gateway-test.sh
+fi
+
 source scripts/stack-env.sh
 nginx_id=$("${COMPOSE[@]}" ps -q nginx 2>/dev/null || true)
 if [[ -n $nginx_id && $(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$nginx_id") == healthy ]]; then

@@ -281,6 +281,29 @@ def check_gateway_requests(ctx) -> str:
     return eventually(attempt)
 
 
+def check_rules_loaded(ctx) -> str:
+    """Every alert defined in monitoring/prometheus/rules is loaded and evaluates without error."""
+    defined = set()
+    for path in sorted((ctx.repo_root / "monitoring" / "prometheus" / "rules").glob("*.yml")):
+        defined |= set(re.findall(r"^\s*-\s*alert:\s*(\w+)", path.read_text(), re.M))
+    assert defined, "no alert rules found in monitoring/prometheus/rules"
+    url = ctx.prometheus_url.rstrip("/") + "/api/v1/rules"
+
+    def attempt():
+        rules = [r for g in _get_json(url)["data"]["groups"] for r in g["rules"]]
+        loaded = {r["name"] for r in rules if r["type"] == "alerting"}
+        missing = defined - loaded
+        assert not missing, f"alerts defined but not loaded: {sorted(missing)}"
+        broken = [f"{r['name']}: {r.get('lastError')}" for r in rules if r.get("health") not in ("ok", "unknown")]
+        assert not broken, f"rules failing to evaluate: {broken}"
+        unevaluated = [r["name"] for r in rules if r.get("health") == "unknown"]
+        assert not unevaluated, f"rules not evaluated yet: {unevaluated}"
+        firing = sorted({r["name"] for r in rules if r.get("state") == "firing"})
+        return f"{len(loaded)} alerts and {len(rules) - len(loaded)} recording rules healthy; firing now: {firing or 'none'}"
+
+    return eventually(attempt)
+
+
 def check_dashboard_queries_return_data(ctx) -> str:
     queries = []
     for path in dashboard_files(ctx.repo_root):
@@ -315,6 +338,7 @@ CHECKS = STATIC_CHECKS + [
     ("nginx_up is 1", check_nginx_up),
     ("API metrics show prediction requests for v1 and v2", check_api_requests_per_variant),
     ("gateway_requests_total has data for v1 and v2, no rejected log lines", check_gateway_requests),
+    ("alert and recording rules loaded and evaluating", check_rules_loaded),
     ("every dashboard panel query returns data", check_dashboard_queries_return_data),
 ]
 

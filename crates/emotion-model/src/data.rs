@@ -76,19 +76,33 @@ pub fn load_csv(path: &Path) -> Result<Dataset, DataError> {
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Example>, DataError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .flexible(false)
+        // Field counts are checked below: csv's own UnequalLengths error reports the previous
+        // record's line.
+        .flexible(true)
         .from_reader(bytes);
-    let header = reader.headers().map_err(|e| row_error(&e, 1))?.clone();
+    let header = reader.headers().map_err(|e| row_error(&e, &|_| 1))?.clone();
     if header.iter().collect::<Vec<_>>() != HEADER {
         return Err(DataError::Header {
             found: header.iter().map(str::to_string).collect(),
         });
     }
+    // csv's own line numbers are one short after a CRLF header, so lines are counted here from
+    // the byte offset csv reports (which points at or just before the record).
+    let newlines: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |byte: u64| 1 + newlines.partition_point(|&n| (n as u64) <= byte) as u64;
     let mut examples = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| row_error(&e, 0))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| row_error(&e, &line_of))?;
+        let line = record.position().map_or(0, |p| line_of(p.byte()));
         let bad = |message: String| DataError::Row { line, message };
+        if record.len() != HEADER.len() {
+            return Err(bad(format!("expected 3 fields, found {}", record.len())));
+        }
         let tweet_id = record[0].trim().parse::<u64>().map_err(|_| {
             bad(format!(
                 "tweet_id {:?} is not an unsigned integer",
@@ -111,12 +125,9 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Example>, DataError> {
     Ok(examples)
 }
 
-fn row_error(error: &csv::Error, fallback_line: u64) -> DataError {
-    let line = error.position().map_or(fallback_line, |p| p.line());
+fn row_error(error: &csv::Error, line_of: &dyn Fn(u64) -> u64) -> DataError {
+    let line = error.position().map_or(0, |p| line_of(p.byte()));
     let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("expected {expected_len} fields, found {len}"),
         csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
         _ => error.to_string(),
     };
@@ -166,7 +177,21 @@ mod tests {
         let csv = b"tweet_id,sentiment,content\r\n10,worry,ok\r\n11,love\r\n";
         let err = parse_csv(csv).unwrap_err();
         assert!(matches!(err, DataError::Row { line: 3, .. }), "{err}");
-        assert!(err.to_string().contains("line 3"));
+        assert!(err.to_string().contains("line 3") && err.to_string().contains("found 2"));
+        let csv = b"tweet_id,sentiment,content\n10,worry,ok\n11,love,a,b\n";
+        assert!(matches!(parse_csv(csv), Err(DataError::Row { line: 3, .. })));
+        let csv = b"tweet_id,sentiment,content\n10,worry,\xff\xfe\n";
+        let err = parse_csv(csv).unwrap_err();
+        assert!(err.to_string().contains("line 2") && err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn line_numbers_are_right_with_lf_and_crlf() {
+        for eol in ["\n", "\r\n"] {
+            let csv = format!("tweet_id,sentiment,content{eol}1,a,x{eol}2,b,y{eol}x,c,z{eol}");
+            let err = parse_csv(csv.as_bytes()).unwrap_err();
+            assert!(matches!(err, DataError::Row { line: 4, .. }), "{eol:?}: {err}");
+        }
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         .collect();
 
     let tokens: Vec<Vec<String>> = train_rows.iter().map(|e| tokenize(&e.text)).collect();
-    let vocabulary = select_vocabulary(&tokens, params);
+    let vocabulary = select_vocabulary(&tokens, &y_train, params);
     if vocabulary.is_empty() {
         return Err(TrainError::EmptyVocabulary);
     }

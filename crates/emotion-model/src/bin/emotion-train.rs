@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! emotion-train --data data/tweet_emotions.csv --out model/
-//!     [--alpha 1.0] [--ngram-max 2] [--min-df 2] [--max-features 20000] [--binary true]
+//!     [--alpha 3] [--ngram-max 2] [--min-df 2] [--max-features 3000] [--binary true]
+//!     [--selection df|chi2]          (defaults shown: see EXPERIMENTS.md)
 //! ```
 //!
 //! linfa-bayes prints a `dbg!` of each fitted class histogram to stderr; our own output goes to
@@ -23,7 +24,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: emotion-train --data <csv> --out <dir> [--alpha F] [--ngram-max N] \
-[--min-df N] [--max-features N] [--binary true|false]";
+[--min-df N] [--max-features N] [--binary true|false] [--selection df|chi2]";
 
 fn parse_args() -> Result<Args, String> {
     let mut data = None;
@@ -48,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
                 params.max_features = value.parse().map_err(|_| bad("an integer"))?
             }
             "--binary" => params.binary = value.parse().map_err(|_| bad("true or false"))?,
+            "--selection" => params.selection = value.parse().map_err(|_| bad("df or chi2"))?,
             _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
         }
     }

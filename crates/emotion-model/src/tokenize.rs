@@ -188,14 +188,9 @@ fn is_handle_char(c: char) -> bool {
 }
 
 fn starts_with(chars: &[char], at: usize, pattern: &str) -> bool {
-    let mut k = at;
-    for p in pattern.chars() {
-        if chars.get(k) != Some(&p) {
-            return false;
-        }
-        k += 1;
-    }
-    true
+    (at..)
+        .zip(pattern.chars())
+        .all(|(k, p)| chars.get(k) == Some(&p))
 }
 
 /// Returns the end of a URL starting at `at` (it runs to the next whitespace).

@@ -60,7 +60,13 @@ fi
 
 build() { # IMAGE DOCKERFILE CONTEXT
     log "docker build $1"
+    local old new
+    old=$(docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true)
     docker build -q --build-arg BASE="$base" -t "$1" -f "$2" "$3" >/dev/null
+    new=$(docker image inspect -f '{{.Id}}' "$1")
+    # A rebuilt binary leaves the previous image untagged: remove it (only
+    # that one, and only when no container uses it).
+    if [[ -n $old && $old != "$new" ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
 }
 
 # 3a. thin images mimicking the official ones

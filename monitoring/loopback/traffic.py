@@ -34,6 +34,10 @@ for i in range(120):  # about 8 r/s: under the 10 r/s limit
     time.sleep(0.12)
 post("/predict", {"nope": 1}, debug=False)
 post("/predict", {"nope": 1}, debug=True)
+# Percent-encoded bytes that are not UTF-8: Nginx decodes $uri and escape=json passes bytes >= 0x80
+# through raw, so the exporter must cope with a log line that is not valid UTF-8.
+for path in ("/predict%FF", "/%C3%28/x"):
+    post(path, {"sentence": "odd path"}, debug=False)
 for i in range(40):  # past burst=20: the rest get 429
     post("/predict", {"sentence": "burst"}, debug=i % 2 == 0)
 print("traffic:", json.dumps(dict(sorted(seen.items()))))

@@ -17,9 +17,6 @@ use crate::syslog::{self, SyslogError};
 /// Why a datagram did not become a record. Each variant is one reason counted as `rejected`.
 #[derive(Debug, Error)]
 pub enum RecordError {
-    /// The datagram is not valid UTF-8.
-    #[error("datagram is not UTF-8")]
-    NotUtf8,
     /// The syslog framing is malformed.
     #[error("syslog framing: {0}")]
     Syslog(#[from] SyslogError),
@@ -137,9 +134,14 @@ struct RawRecord {
 }
 
 /// Parses one UDP datagram: syslog framing, then the JSON record.
+///
+/// The datagram need not be UTF-8: Nginx percent-decodes `$uri`, and `escape=json` passes bytes
+/// from 0x80 up through unchanged, so a request for `/predict%FF` yields a raw 0xFF in the line.
+/// Such bytes become U+FFFD; they can only sit inside the URI string, whose route is then
+/// `other`. Rejecting the line instead would let any client undercount the gateway's traffic.
 pub fn parse_line(datagram: &[u8]) -> Result<AccessRecord, RecordError> {
-    let line = std::str::from_utf8(datagram).map_err(|_| RecordError::NotUtf8)?;
-    parse_json(syslog::message(line)?)
+    let line = String::from_utf8_lossy(datagram);
+    parse_json(syslog::message(&line)?)
 }
 
 /// Parses the `gateway_metrics` JSON object.
@@ -347,12 +349,27 @@ mod tests {
         ));
         assert!(matches!(
             parse_line(b"<190>{\xff}"),
-            Err(RecordError::NotUtf8)
+            Err(RecordError::Json(_))
         ));
         assert!(matches!(
             parse_line(b"GET / HTTP/1.1"),
             Err(RecordError::Syslog(_))
         ));
+    }
+
+    #[test]
+    fn raw_non_utf8_bytes_in_the_uri_still_count_the_request() {
+        // What Nginx logs for GET /predict%FF with escape=json: the decoded byte, unescaped.
+        let mut line =
+            br#"<190>Nov 26 03:00:00 gw gateway: {"status":"404","variant":"v1","uri":"/predict"#
+                .to_vec();
+        line.extend_from_slice(b"\xff\xc3(");
+        line.extend_from_slice(br#"","request_time":"0.001","upstream_response_time":"0.001"}"#);
+        let r = parse_line(&line).expect("counted, not rejected");
+        assert_eq!(
+            (r.status, r.variant, r.route),
+            (404, Variant::V1, Route::Other)
+        );
     }
 
     #[test]

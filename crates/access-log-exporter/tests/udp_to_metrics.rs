@@ -108,6 +108,9 @@ async fn datagrams_become_labelled_counters_and_histograms() {
         line(429, "v2", "/predict", "0.000", "-"),
         line(404, "", "/wp-admin/../../etc/passwd", "0.000", "-"),
         "not syslog at all".to_owned(),
+        // Near the largest UDP payload: garbage (rejected) and a valid line with a huge URI.
+        "x".repeat(60_000),
+        line(404, "v1", &format!("/{}", "a".repeat(8_000)), "0.001", "-"),
         line(200, "v1", "/predict", "0.004", "0.003")[..60].to_owned(),
     ];
 
@@ -124,12 +127,12 @@ async fn datagrams_become_labelled_counters_and_histograms() {
     let v = |name, labels: &[(&str, &str)]| value(&body, name, labels);
     assert_eq!(
         v("gateway_log_lines_total", &[("result", "parsed")]),
-        Some(5.0),
+        Some(6.0),
         "{body}"
     );
     assert_eq!(
         v("gateway_log_lines_total", &[("result", "rejected")]),
-        Some(2.0),
+        Some(3.0),
         "{body}"
     );
     let requests = "gateway_requests_total";
@@ -151,6 +154,13 @@ async fn datagrams_become_labelled_counters_and_histograms() {
         v(
             requests,
             &[("variant", "none"), ("route", "other"), ("status", "404")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        v(
+            requests,
+            &[("variant", "v1"), ("route", "other"), ("status", "404")]
         ),
         Some(1.0)
     );

@@ -40,7 +40,10 @@ TEXTS = [
 # Errors on a reused keep-alive connection before any response byte: the server closed the idle
 # connection while we were sending (a graceful Nginx reload does exactly this). Every mainstream
 # client retries these once on a fresh connection; we do too, and count them separately.
-STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+# Over TLS the same race shows as an EOF without close_notify (Nginx's old workers close idle
+# keep-alive connections on reload without a TLS shutdown).
+STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError,
+         ssl.SSLZeroReturnError)
 
 
 class TLSConnection(http.client.HTTPSConnection):

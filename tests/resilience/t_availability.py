@@ -119,12 +119,25 @@ def test_gateway_reload(ctx, rep):
         state["workers_after"] = nginxconf.worker_pids(ctx)
         nginxconf.restore_and_reload(ctx)
 
+    import t_reconcile
+
+    prom, urls = t_reconcile._targets(ctx)
+    before = t_reconcile._counts(t_reconcile._read(prom, urls), [])
     try:
         total, _, _ = ctx.under_load(action, clients_n=3, duration=25, warmup=4, tag="rld")
     finally:
         nginxconf.restore_and_reload(ctx)
+    time.sleep(3)
+    after = t_reconcile._counts(t_reconcile._read(prom, urls), [])
     rep.check("gateway-reload: every request answered 200 across 3 reloads", all_ok(total),
               clients.describe(total))
+    # A stale keep-alive retry is safe only if the first attempt never reached Nginx: then the gateway
+    # counted exactly one request per answer, not one per attempt.
+    answered = sum(total["status"].values())
+    gw = after["gw_all"] - before["gw_all"]
+    rep.check("gateway-reload: connections closed by the reload lost or duplicated nothing", gw == answered,
+              f"gateway_requests_total{{route=/predict}} rose by {gw:.0f} for {answered} answers and "
+              f"{total['stale_retries']} retried idle keep-alive connections closed by the old workers")
     before, after = state.get("workers_before", []), state.get("workers_after", [])
     rep.check("gateway-reload: the reload really replaced the workers",
               bool(before) and bool(after) and not set(before) & set(after),

@@ -31,7 +31,8 @@ def _targets(ctx):
         c = st.one(svc)
         urls[svc] = f"http://{c.ip('back')}:{port}/metrics"
     for c in ctx.v1() + ctx.v2():
-        urls[c.name] = f"http://{c.ip('back')}:9100/metrics"
+        if c.running:
+            urls[c.name] = f"http://{c.ip('back')}:9100/metrics"
     return prom, urls
 
 
@@ -46,8 +47,8 @@ def _counts(snap, api_names):
     for status in ("200", "429", "401", "502", "503", "504"):
         out[f"gw{status}"] = metrics.total(gw, GW, route="/predict", status=status)
     out["gw_all"] = metrics.total(gw, GW, route="/predict")
-    out["api200"] = sum(metrics.total(snap[n] or [], API, route="/predict", status="200") for n in api_names)
-    out["api_all"] = sum(metrics.total(snap[n] or [], API, route="/predict") for n in api_names)
+    out["api200"] = sum(metrics.total(snap.get(n) or [], API, route="/predict", status="200") for n in api_names)
+    out["api_all"] = sum(metrics.total(snap.get(n) or [], API, route="/predict") for n in api_names)
     return out
 
 

@@ -103,8 +103,18 @@ wait_http http://127.0.0.1:27090/-/ready
 "$prometheus" --version 2>&1 | head -n 1
 
 # --- traffic, then the same checks the e2e suite runs against compose
-python3 "$here/traffic.py" http://127.0.0.1:27080
+python3 "$here/traffic.py" http://127.0.0.1:27080 "$work/sent"
 python3 "$root/tests/e2e/checks_monitoring.py" --prometheus-url http://127.0.0.1:27090
+# Accounting: every request Nginx answered on :27080 is one access-log line and one count
+# (checks_monitoring.py has already waited for a scrape after the traffic).
+python3 - "$(cat "$work/sent")" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+sent = int(sys.argv[1])
+url = "http://127.0.0.1:27090/api/v1/query?" + urllib.parse.urlencode({"query": "sum(gateway_requests_total)"})
+counted = float(json.load(urllib.request.urlopen(url))["data"]["result"][0]["value"][1])
+print(("PASS" if counted == sent else "FAIL") + f" accounting: {sent} requests sent, {counted:.0f} counted by gateway_requests_total")
+sys.exit(0 if counted == sent else 1)
+EOF
 
 if [[ $alerts == 1 ]]; then
     kill "${pid[api-v1-3]}"; unset 'pid[api-v1-3]'

@@ -18,6 +18,7 @@ retry for a bounded time (WAIT_SECONDS) before failing.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import pathlib
 import re
@@ -84,6 +85,31 @@ def eventually(check, timeout: float = WAIT_SECONDS):
             if time.monotonic() >= deadline:
                 raise
             time.sleep(RETRY_PAUSE)
+
+
+def _rfc3339_seconds(stamp: str) -> float:
+    """Prometheus' lastScrape (RFC 3339, nanoseconds, Z or offset) as Unix seconds."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", stamp)
+    assert m, f"unexpected timestamp {stamp!r}"
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    base = datetime.datetime.fromisoformat(m.group(1) + zone).timestamp()
+    return base + float("0" + (m.group(2) or ".0"))
+
+
+def wait_for_fresh_scrape(ctx, job: str) -> None:
+    """Waits until every target of `job` has been scraped after this call started (on the
+    Prometheus server's clock), so the checks see everything sent before them, not a stale
+    sample taken mid-traffic."""
+    start = float(query(ctx, "time()")[0]["value"][1])
+    url = ctx.prometheus_url.rstrip("/") + "/api/v1/targets?state=active"
+
+    def attempt():
+        targets = [t for t in _get_json(url)["data"]["activeTargets"] if t["labels"].get("job") == job]
+        assert targets, f"no targets for job {job}"
+        stale = [t["labels"].get("instance") for t in targets if _rfc3339_seconds(t["lastScrape"]) <= start]
+        assert not stale, f"job {job}: no scrape since the check started for {stale}"
+
+    eventually(attempt, timeout=30)
 
 
 def dashboard_files(repo_root: pathlib.Path) -> list[pathlib.Path]:
@@ -259,6 +285,7 @@ def check_nginx_up(ctx) -> str:
 
 def check_api_requests_per_variant(ctx) -> str:
     expr = 'sum by (variant) (emotion_api_requests_total{route=~"/predict|/predict/batch"})'
+    wait_for_fresh_scrape(ctx, "api-v2")
 
     def attempt():
         seen = by_label(query(ctx, expr), "variant")
@@ -269,6 +296,8 @@ def check_api_requests_per_variant(ctx) -> str:
 
 
 def check_gateway_requests(ctx) -> str:
+    wait_for_fresh_scrape(ctx, "gateway-log")
+
     def attempt():
         seen = by_label(query(ctx, "sum by (variant) (gateway_requests_total)"), "variant")
         assert all(seen.get(v, 0) > 0 for v in VARIANTS), f"gateway_requests_total by variant: {seen}"

@@ -4,8 +4,10 @@
 #
 # 1. Same contracts as the official and offline images (docker/offline/*.Dockerfile): the
 #    same paths, users, entrypoints and ports, so compose's volumes, commands and
-#    healthchecks work unchanged. No model, secret or certificate is baked in; compose
-#    mounts them at run time (ARCHITECTURE.md, invariants).
+#    healthchecks work unchanged. No secret or certificate is baked in; compose mounts them
+#    at run time (ARCHITECTURE.md, invariants). The API image carries the model trained by
+#    the `model` derivation at /model/emotion-model.bin, so it runs on its own; compose mounts
+#    model/ over that path, which nix/start.nix fills with the same artifact.
 # 2. The API and exporter images use exactly compose's default names, so a plain
 #    `docker-compose up` after `nix run .#start` runs the Nix-built binaries too.
 # 3. The gateway image carries Nginx, the repository's nginx/ folder as /etc/nginx/gateway
@@ -43,13 +45,13 @@ let
   '';
 
   # A Rust service: its binary in /usr/local/bin, run as 65532 like the offline images.
-  serviceImage = { ref, package, ports }: dockerTools.streamLayeredImage (nameTag ref // {
+  serviceImage = { ref, package, ports, extraCommands ? "" }: dockerTools.streamLayeredImage (nameTag ref // {
     contents = [ package ];
     extraCommands = ''
       mkdir -p usr/local/bin tmp
       chmod 1777 tmp
       ln -s ${lib.getExe package} usr/local/bin/${package.meta.mainProgram}
-    '';
+    '' + extraCommands;
     config = {
       User = "65532:65532";
       Entrypoint = [ "/usr/local/bin/${package.meta.mainProgram}" ];
@@ -139,7 +141,15 @@ rec {
   inherit refs;
   # By compose variable: nix/start.nix loads each and exports VARIABLE=name:tag.
   byVariable = {
-    API_IMAGE = serviceImage { ref = refs.API_IMAGE; package = rust.emotion-api; ports = [ "8000/tcp" "9100/tcp" ]; };
+    API_IMAGE = serviceImage {
+      ref = refs.API_IMAGE;
+      package = rust.emotion-api;
+      ports = [ "8000/tcp" "9100/tcp" ];
+      extraCommands = ''
+        mkdir -p model
+        cp ${rust.model}/emotion-model.bin model/emotion-model.bin
+      '';
+    };
     ACCESS_LOG_EXPORTER_IMAGE = serviceImage { ref = refs.ACCESS_LOG_EXPORTER_IMAGE; package = rust.access-log-exporter; ports = [ "5514/udp" "9114/tcp" ]; };
     NGINX_IMAGE = gateway;
     NGINX_EXPORTER_IMAGE = nginxExporter;

@@ -12,7 +12,7 @@ pub fn init() {
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
-        .with_current_span(false)
+        .with_current_span(true)
         .with_span_list(false)
         .with_span_events(FmtSpan::NONE)
         .with_env_filter(filter)

@@ -167,3 +167,63 @@ async fn sighup_reloads_and_sigterm_stops_cleanly() {
     assert!(status.success(), "{status:?}");
     assert_eq!(healthcheck(http_port).code(), Some(1));
 }
+
+#[tokio::test]
+async fn logs_are_json_and_never_contain_bodies_or_credentials() {
+    // Arrange: the most verbose level this service logs at.
+    let dir = scratch_dir();
+    let model = dir.join("emotion-model.bin");
+    std::fs::write(&model, model_bytes()).unwrap();
+    let (http_port, metrics_port) = (free_port(), free_port());
+    let child = command(http_port, metrics_port, &model)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !healthcheck(http_port).success() {
+        assert!(Instant::now() < deadline, "never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Act: requests carrying a credential and a recognisable text, good and bad.
+    let client = reqwest::Client::new();
+    for body in [
+        r#"{"sentence": "SECRET-TEXT-1234"}"#,
+        r#"{"sentence": "SECRET-TEXT-1234""#,
+    ] {
+        let response = client
+            .post(format!("http://127.0.0.1:{http_port}/predict"))
+            .header("authorization", "Basic U0VDUkVULUNSRURFTlRJQUw=")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().as_u16() < 500);
+    }
+    // Ctrl-C (SIGINT) stops it as cleanly as SIGTERM.
+    signal(&child.0, "INT");
+    assert!(wait_exit(&mut child.0, Duration::from_secs(10)).success());
+
+    // Assert
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.0.stdout.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.lines().count() >= 3, "{log}");
+    for line in log.lines() {
+        let parsed: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+        assert!(parsed["level"].is_string(), "{line}");
+    }
+    for secret in [
+        "SECRET-TEXT",
+        "U0VDUkVULUNSRURFTlRJQUw",
+        "authorization",
+        "Authorization",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "{secret} leaked into the log:\n{log}"
+        );
+    }
+}

@@ -179,10 +179,16 @@ mod tests {
         assert!(matches!(err, DataError::Row { line: 3, .. }), "{err}");
         assert!(err.to_string().contains("line 3") && err.to_string().contains("found 2"));
         let csv = b"tweet_id,sentiment,content\n10,worry,ok\n11,love,a,b\n";
-        assert!(matches!(parse_csv(csv), Err(DataError::Row { line: 3, .. })));
+        assert!(matches!(
+            parse_csv(csv),
+            Err(DataError::Row { line: 3, .. })
+        ));
         let csv = b"tweet_id,sentiment,content\n10,worry,\xff\xfe\n";
         let err = parse_csv(csv).unwrap_err();
-        assert!(err.to_string().contains("line 2") && err.to_string().contains("UTF-8"), "{err}");
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("UTF-8"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -190,7 +196,10 @@ mod tests {
         for eol in ["\n", "\r\n"] {
             let csv = format!("tweet_id,sentiment,content{eol}1,a,x{eol}2,b,y{eol}x,c,z{eol}");
             let err = parse_csv(csv.as_bytes()).unwrap_err();
-            assert!(matches!(err, DataError::Row { line: 4, .. }), "{eol:?}: {err}");
+            assert!(
+                matches!(err, DataError::Row { line: 4, .. }),
+                "{eol:?}: {err}"
+            );
         }
     }
 

@@ -4,6 +4,8 @@
 #   monitoring/loopback/run.sh            # targets, metrics, rules, every dashboard query
 #   monitoring/loopback/run.sh --alerts   # also stop a v1 replica and Nginx: TargetDown and
 #                                         # GatewayDown must fire (adds about 2 minutes)
+#   monitoring/loopback/run.sh --load     # also 2 x LOAD_REQUESTS (default 20000) requests with
+#                                         # hey, then check the exporter counted every one
 #
 # Needs: target/release/{emotion-api,access-log-exporter} (BIN_DIR), a trained model
 # (MODEL_PATH, default model/emotion-model.bin), and nginx, prometheus and
@@ -26,7 +28,15 @@ bin=${BIN_DIR:-$root/target/release}
 model=${MODEL_PATH:-$root/model/emotion-model.bin}
 prometheus=${PROMETHEUS:-prometheus}
 alerts=0
-[[ ${1:-} == --alerts ]] && alerts=1
+load=0
+for arg in "$@"; do
+    case $arg in
+        --alerts) alerts=1 ;;
+        --load) load=1 ;;
+        *) echo "usage: run.sh [--alerts] [--load]" >&2; exit 2 ;;
+    esac
+done
+load_requests=${LOAD_REQUESTS:-20000}
 
 for exe in "$bin/emotion-api" "$bin/access-log-exporter"; do
     [[ -x $exe ]] || { echo "run.sh: $exe missing (cargo build --release)" >&2; exit 1; }
@@ -105,13 +115,34 @@ wait_http http://127.0.0.1:27090/-/ready
 # --- traffic, then the same checks the e2e suite runs against compose
 python3 "$here/traffic.py" http://127.0.0.1:27080 "$work/sent"
 python3 "$root/tests/e2e/checks_monitoring.py" --prometheus-url http://127.0.0.1:27090
-# Accounting: every request Nginx answered on :27080 is one access-log line and one count
-# (checks_monitoring.py has already waited for a scrape after the traffic).
-python3 - "$(cat "$work/sent")" <<'EOF'
-import json, sys, urllib.parse, urllib.request
+sent=$(cat "$work/sent")
+if [[ $load == 1 ]]; then
+    command -v hey >/dev/null || { echo "run.sh: --load needs hey" >&2; exit 1; }
+    body='{"sentence":"load test"}'
+    # Both variants at once, as fast as Nginx answers (mostly 429 from the per-IP limit).
+    start_s=$(date +%s.%N)
+    hey -n "$load_requests" -c 25 -m POST -T application/json -d "$body" \
+        http://127.0.0.1:27080/predict >"$work/hey-v1.txt" &
+    hey_v1=$!
+    hey -n "$load_requests" -c 25 -m POST -T application/json -d "$body" -H "X-Experiment-Group: debug" \
+        http://127.0.0.1:27080/predict >"$work/hey-v2.txt"
+    wait "$hey_v1"
+    echo "load: $((2 * load_requests)) requests in $(echo "$(date +%s.%N) - $start_s" | bc) s"
+    grep -h -A4 "Status code distribution" "$work/hey-v1.txt" "$work/hey-v2.txt" | grep "\[" || true
+    sent=$((sent + 2 * load_requests))
+    sleep 6  # one scrape interval
+fi
+# Accounting: every request Nginx answered on :27080 is one access-log line and one count.
+python3 - "$sent" <<'EOF'
+import json, sys, time, urllib.parse, urllib.request
 sent = int(sys.argv[1])
 url = "http://127.0.0.1:27090/api/v1/query?" + urllib.parse.urlencode({"query": "sum(gateway_requests_total)"})
-counted = float(json.load(urllib.request.urlopen(url))["data"]["result"][0]["value"][1])
+deadline = time.monotonic() + 15
+while True:  # the last lines may land just after a scrape
+    counted = float(json.load(urllib.request.urlopen(url))["data"]["result"][0]["value"][1])
+    if counted == sent or time.monotonic() > deadline:
+        break
+    time.sleep(2)
 print(("PASS" if counted == sent else "FAIL") + f" accounting: {sent} requests sent, {counted:.0f} counted by gateway_requests_total")
 sys.exit(0 if counted == sent else 1)
 EOF

@@ -1,0 +1,105 @@
+//! The `emotion-train` command: outputs on success, clear failures on bad input.
+
+mod common;
+
+use std::process::Command;
+
+fn emotion_train(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_emotion-train"))
+        .args(args)
+        .output()
+        .expect("run emotion-train")
+}
+
+fn write_tiny_csv(name: &str) -> std::path::PathBuf {
+    let mut csv = String::from("tweet_id,sentiment,content\r\n");
+    for i in 0..40u64 {
+        let (label, text) = if i % 2 == 0 {
+            ("love", "i love this &lt;3")
+        } else {
+            ("worry", "so worried :(")
+        };
+        csv.push_str(&format!("{},{label},{text} {i}\r\n", 500 + i));
+    }
+    let path = common::temp_path(name);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn writes_artifact_card_and_metrics_that_agree() {
+    let data = write_tiny_csv("cli-ok.csv");
+    let out = common::temp_path("cli-out");
+    let run = emotion_train(&[
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--min-df",
+        "1",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let model = emotion_model::Model::load(out.join("emotion-model.bin")).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["model_version"], model.version());
+    assert_eq!(metrics["format_version"], emotion_model::FORMAT_VERSION);
+    assert_eq!(metrics["held_out"]["rows"], 8);
+    assert_eq!(metrics["hyperparameters"]["min_df"], 1);
+    let card = std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains(model.version()));
+    assert!(card.contains("Confusion matrix") && card.contains("majority class"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains(model.version()) && stdout.contains("macro-F1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn malformed_csv_fails_naming_the_line() {
+    let path = common::temp_path("cli-bad.csv");
+    std::fs::write(
+        &path,
+        "tweet_id,sentiment,content\r\n5,love,ok\r\n6,worry\r\n",
+    )
+    .unwrap();
+    let run = emotion_train(&["--data", path.to_str().unwrap(), "--out", "/tmp/unused"]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("line 3") && stderr.contains("expected 3 fields"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_data_file_and_bad_flags_are_reported() {
+    let run = emotion_train(&["--data", "/nonexistent.csv", "--out", "/tmp/unused"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("/nonexistent.csv"));
+
+    let run = emotion_train(&["--out", "/tmp/unused"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--data is required"));
+
+    let run = emotion_train(&["--data", "x", "--out", "y", "--alpha", "lots"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--alpha"));
+
+    let data = write_tiny_csv("cli-alpha.csv");
+    let run = emotion_train(&[
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "/tmp/unused",
+        "--alpha",
+        "0",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("alpha"));
+}

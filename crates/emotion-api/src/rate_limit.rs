@@ -98,3 +98,65 @@ fn error_response(error: GovernorError) -> Response<Body> {
         other => ApiError::Internal(format!("rate limiter: {other}")).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: &str, real_ip: Option<&str>) -> Request<()> {
+        let mut req = Request::builder().uri("/predict");
+        if let Some(ip) = real_ip {
+            req = req.header(REAL_IP, ip);
+        }
+        let mut req = req.body(()).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        req
+    }
+
+    fn key(trusted: &[&str], peer: &str, real_ip: Option<&str>) -> IpAddr {
+        let trusted: Vec<Cidr> = trusted.iter().map(|c| c.parse().unwrap()).collect();
+        ClientIp::new(&trusted).client_ip(&request(peer, real_ip))
+    }
+
+    #[test]
+    fn untrusted_peers_are_keyed_by_their_own_address() {
+        assert_eq!(
+            key(&[], "198.51.100.1:5000", Some("10.9.9.9")),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn trusted_peers_pass_the_client_address() {
+        let ip = key(&["172.16.0.0/12"], "172.18.0.2:5000", Some(" 203.0.113.9 "));
+        assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn a_trusted_peer_without_a_usable_header_is_keyed_by_itself() {
+        for header in [None, Some("not-an-ip"), Some("203.0.113.9, 10.0.0.1")] {
+            let ip = key(&["172.16.0.0/12"], "172.18.0.2:5000", header);
+            assert_eq!(ip, "172.18.0.2".parse::<IpAddr>().unwrap(), "{header:?}");
+        }
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_match_ipv4_blocks() {
+        let ip = key(
+            &["127.0.0.0/8"],
+            "[::ffff:127.0.0.1]:5000",
+            Some("192.0.2.1"),
+        );
+        assert_eq!(ip, "192.0.2.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn without_connection_info_everyone_shares_one_key() {
+        let req = Request::builder().body(()).unwrap();
+        assert_eq!(
+            ClientIp::new(&[]).client_ip(&req),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        );
+    }
+}

@@ -50,6 +50,14 @@ pub enum ArtifactError {
         /// Version this build reads.
         supported: u32,
     },
+    /// Trained with other text normalisation rules than this build applies.
+    #[error("model artifact was trained with tokenizer version {found}, this build tokenizes with version {supported}; retrain with this build's emotion-train")]
+    IncompatibleTokenizer {
+        /// Tokenizer version in the artifact.
+        found: u32,
+        /// Tokenizer version of this build.
+        supported: u32,
+    },
     /// Fewer bytes than the header announces.
     #[error("model artifact is truncated: expected {expected} bytes, found {found}")]
     Truncated {

@@ -60,6 +60,7 @@ pub fn model_card(model: &Model) -> String {
     let _ = writeln!(s, "| | |\n|---|---|");
     let _ = writeln!(s, "| artifact format | {} |", info.format_version);
     let _ = writeln!(s, "| trainer | {} |", info.trainer);
+    let _ = writeln!(s, "| tokenizer version | {} |", info.tokenizer_version);
     let _ = writeln!(s, "| data sha256 | `{}` |", info.data_sha256);
     let _ = writeln!(s, "| split | {} |", info.split);
     let _ = writeln!(s, "| training rows | {} |", info.train_rows);

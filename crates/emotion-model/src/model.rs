@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::{self, ArtifactError};
 use crate::features::{for_each_ngram, Hyperparameters};
 use crate::metrics::Evaluation;
-use crate::tokenize::tokenize;
+use crate::tokenize::{tokenize, TOKENIZER_VERSION};
 
 /// Metadata stored in the artifact, serialisable for `/health` style endpoints and the model card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,8 @@ pub struct ModelInfo {
     pub format_version: u32,
     /// Version of this crate that trained the model.
     pub trainer: String,
+    /// [`crate::tokenize::TOKENIZER_VERSION`] at training time.
+    pub tokenizer_version: u32,
     /// Lowercase hex sha256 of the training CSV.
     pub data_sha256: String,
     /// How the data was split.
@@ -95,6 +97,12 @@ impl Model {
     pub(crate) fn from_payload(payload: Payload, version: String) -> Result<Self, ArtifactError> {
         let classes = payload.labels.len();
         let invalid = |m: String| Err(ArtifactError::Invalid(m));
+        if payload.info.tokenizer_version != TOKENIZER_VERSION {
+            return Err(ArtifactError::IncompatibleTokenizer {
+                found: payload.info.tokenizer_version,
+                supported: TOKENIZER_VERSION,
+            });
+        }
         if classes == 0 {
             return invalid("no labels".into());
         }
@@ -312,5 +320,79 @@ impl Model {
             confidence: probabilities[label],
             probabilities,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::evaluate;
+
+    fn payload() -> Payload {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        Payload {
+            info: ModelInfo {
+                format_version: crate::FORMAT_VERSION,
+                trainer: "test".into(),
+                tokenizer_version: TOKENIZER_VERSION,
+                data_sha256: String::new(),
+                split: String::new(),
+                train_rows: 2,
+                test_rows: 1,
+                vocabulary_size: 2,
+                hyperparameters: Hyperparameters::default(),
+                metrics: evaluate(&labels, &[0], &[0], 0),
+            },
+            labels,
+            vocabulary: vec!["good".into(), "sad".into()],
+            log_prior: vec![0.5f64.ln(), 0.5f64.ln()],
+            feature_log_prob: vec![-0.1, -2.0, -2.0, -0.1],
+        }
+    }
+
+    fn load(p: &Payload) -> Result<Model, ArtifactError> {
+        Model::from_bytes(&artifact::encode(p))
+    }
+
+    #[test]
+    fn a_consistent_payload_loads_and_predicts() {
+        let model = load(&payload()).unwrap();
+        assert_eq!(model.predict("so good").label, 0);
+        assert_eq!(model.predict("sad sad").label, 1);
+        let e = model.explain("good but sad and good", 1);
+        assert_eq!(e.top_features.len(), 1);
+    }
+
+    #[test]
+    fn inconsistent_payloads_are_invalid_even_with_a_valid_checksum() {
+        type Breakage = (&'static str, fn(&mut Payload));
+        let cases: [Breakage; 5] = [
+            ("priors", |p| {
+                p.log_prior.pop();
+            }),
+            ("weights", |p| p.feature_log_prob.push(0.0)),
+            ("non-finite", |p| p.feature_log_prob[0] = f64::NAN),
+            ("duplicate", |p| p.vocabulary[1] = "good".into()),
+            ("ngram_max", |p| p.info.hyperparameters.ngram_max = 0),
+        ];
+        for (what, break_it) in cases {
+            let mut p = payload();
+            break_it(&mut p);
+            let err = load(&p).unwrap_err();
+            assert!(matches!(err, ArtifactError::Invalid(_)), "{what}: {err}");
+            assert!(err.to_string().contains("invalid"), "{err}");
+        }
+    }
+
+    #[test]
+    fn another_tokenizer_version_is_incompatible() {
+        let mut p = payload();
+        p.info.tokenizer_version = TOKENIZER_VERSION + 1;
+        let err = load(&p).unwrap_err();
+        assert!(
+            matches!(err, ArtifactError::IncompatibleTokenizer { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("tokenizer"), "{err}");
     }
 }

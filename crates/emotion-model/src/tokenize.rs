@@ -11,6 +11,10 @@
 //!
 //! Every step works on `char`s, never on byte offsets, so any UTF-8 input is safe.
 
+/// Version of the normalisation rules. Stored in every artifact: a model is only valid with the
+/// tokenizer it was trained with, so any change to the output of [`tokenize`] must bump this.
+pub const TOKENIZER_VERSION: u32 = 1;
+
 /// Placeholder emitted for every URL.
 pub const URL_TOKEN: &str = "<url>";
 /// Placeholder emitted for every `@mention`.

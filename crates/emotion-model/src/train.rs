@@ -256,6 +256,7 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         info: ModelInfo {
             format_version: FORMAT_VERSION,
             trainer: format!("emotion-model {}", env!("CARGO_PKG_VERSION")),
+            tokenizer_version: crate::tokenize::TOKENIZER_VERSION,
             data_sha256: dataset.sha256.clone(),
             split: "held out: tweet_id % 5 == 0; trained on the rest".to_string(),
             train_rows: train_rows.len(),

@@ -91,14 +91,19 @@ def _secret_values(ctx):
 def test_no_credentials_in_logs(ctx, rep):
     """docker logs of every container of the project (all of them have served authenticated load)."""
     secrets = _secret_values(ctx)
-    hits, total = [], 0
+    hits, total, user_seen = [], 0, 0
     for c in ctx.stack.containers():
         p = subprocess.run(["docker", "logs", c.id], capture_output=True, timeout=120)
         data = p.stdout + p.stderr
         total += len(data)
+        user_seen += data.count(f'"remote_user":"{ctx.auth[0]}"'.encode())
         for what, value in secrets.items():
             if value.encode() in data:
                 hits.append(f"{c.name}: {what}")
+    # Positive control: the gateway logs the *user name* of authenticated requests, so the logs scanned
+    # do cover authenticated traffic.
+    rep.check("auth: the scanned logs cover authenticated requests (user name logged)", user_seen > 0,
+              f"{user_seen} access-log lines with remote_user {ctx.auth[0]!r}")
     rep.check("auth: credentials never appear in any container log", not hits and total > 0,
               f"grepped {total} bytes of logs of {len(ctx.stack.containers())} containers for the password "
               f"and the base64 Authorization value: {hits or 'no hit'}")

@@ -1,6 +1,9 @@
 //! Cost of one access-log datagram: parsing alone, and parsing plus updating the metrics, as
 //! the receive loop does. Run: `cargo bench -p access-log-exporter --bench parse`.
 
+// criterion_group! expands to an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use access_log_exporter::gateway_metrics::Metrics;
 use access_log_exporter::record::parse_line;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -6,13 +6,41 @@
 # stopped by PID at the end. Needs root (nginx master switches to its
 # worker user) and a trained model (make train).
 #
-# Ports (loopback): HTTP 18080, HTTPS 18443, status 18081, APIs 18001-18004,
-# API metrics 19001-19004. Override with HOST_TEST_PORT_BASE (default 18000).
+# Ports (loopback), from a base B (HOST_TEST_PORT_BASE, default: the first
+# of 18000, 21000, ... whose ports are all free): HTTP B+80, HTTPS B+443,
+# status B+81, APIs B+1..B+4, API metrics B+1001..B+1004. The suite talks
+# to 127.0.0.1 (a SAN of the certificate), not `localhost`, which may
+# resolve to ::1 where something else can listen on the same port.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-base=${HOST_TEST_PORT_BASE:-18000}
 nginx_bin=${NGINX_BIN:-nginx}
+
+ports_free() { # BASE: can every port we need be bound on 127.0.0.1 and ::1?
+    python3 - "$1" <<'PY'
+import socket, sys
+b = int(sys.argv[1])
+for port in [b + o for o in (1, 2, 3, 4, 80, 81, 443, 1001, 1002, 1003, 1004)]:
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.bind((host, port))
+        except OSError as exc:
+            if family == socket.AF_INET6 and exc.errno in (97, 99):  # no IPv6 here
+                continue
+            sys.exit(1)
+PY
+}
+if [[ -n ${HOST_TEST_PORT_BASE:-} ]]; then
+    base=$HOST_TEST_PORT_BASE
+else
+    base=""
+    for candidate in 18000 21000 24000 27000 30000 33000; do
+        if ports_free "$candidate"; then base=$candidate; break; fi
+    done
+    [[ -n $base ]] || { echo "no free port range for the host test" >&2; exit 1; }
+fi
+echo "host test: ports from $base"
 
 [[ -s model/emotion-model.bin ]] || { echo "model/emotion-model.bin missing: run make train" >&2; exit 1; }
 scripts/certs.sh secrets >/dev/null
@@ -80,7 +108,7 @@ for i in \$(seq 300); do curl -fsS -o /dev/null http://127.0.0.1:$((base + 1))/h
 
 status=0
 python3 tests/e2e/run.py \
-    --base-url "https://localhost:$((base + 443))" --http-url "http://localhost:$((base + 80))" \
+    --base-url "https://127.0.0.1:$((base + 443))" --http-url "http://127.0.0.1:$((base + 80))" \
     --cacert secrets/tls.crt --credentials-file secrets/credentials.env \
     --stop-replica-cmd "$stop_cmd" --start-replica-cmd "$start_cmd" "$@" || status=$?
 # The restarted victim is not in pids[]; stop it by the PID it wrote.

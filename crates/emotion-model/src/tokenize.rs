@@ -13,7 +13,7 @@
 
 /// Version of the normalisation rules. Stored in every artifact: a model is only valid with the
 /// tokenizer it was trained with, so any change to the output of [`tokenize`] must bump this.
-pub const TOKENIZER_VERSION: u32 = 1;
+pub const TOKENIZER_VERSION: u32 = 2;
 
 /// Placeholder emitted for every URL.
 pub const URL_TOKEN: &str = "<url>";
@@ -33,6 +33,8 @@ const EMOTICONS: &[(&str, &str)] = &[
     (":-o", ":o"),
     (":-*", ":*"),
     (":-|", ":|"),
+    (":-s", ":s"),
+    (":-@", ":@"),
     (";-)", ";)"),
     ("^_^", "^^"),
     ("-_-", "-_-"),
@@ -45,6 +47,8 @@ const EMOTICONS: &[(&str, &str)] = &[
     (":o", ":o"),
     (":*", ":*"),
     (":|", ":|"),
+    (":s", ":s"),
+    (":@", ":@"),
     (":]", ":)"),
     (":[", ":("),
     (";)", ";)"),
@@ -300,6 +304,7 @@ mod tests {
         );
         assert_eq!(toks("hi ;) </3"), ["hi", ";)", "</3"]);
         assert_eq!(toks(":dinner"), ["dinner"]);
+        assert_eq!(toks("yeah :S :-@ :sad"), ["yeah", ":s", ":@", "sad"]);
     }
 
     #[test]

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from rlib import clients, nginxconf  # noqa: E402
 from rlib.context import Context  # noqa: E402
-from rlib.report import Report  # noqa: E402
+from rlib.report import Report, write_block  # noqa: E402
 from rlib.stack import BUILD, REPO, sh  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -222,13 +222,7 @@ def write_results(a, rows, ratio, ctx):
     lines += ["", f"/predict (v1) reaches **{ratio:.0%}** of the static-with-auth ceiling (target: at least 50%) "
               f"and {rows[2][1]['rps'] / tls_only:.0%} of the TLS-only static ceiling." if tls_only else "", ""]
     block = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Resilience results\n\n"
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    if start in text:
-        text = text.split(start)[0] + f"{start}\n{block}\n{end}" + text.split(end, 1)[1]
-    else:
-        text += f"\n{start}\n{block}\n{end}\n"
-    RESULTS.write_text(text)
+    write_block(RESULTS, "bench", block)
     print(block)
 
 

@@ -55,6 +55,8 @@ def main():
     p.add_argument("--only", default="", help="comma-separated test names or groups")
     p.add_argument("--skip", default="", help="comma-separated test names or groups")
     p.add_argument("--list", action="store_true")
+    p.add_argument("--write-results", action="store_true",
+                   help="record this run's lines in tests/resilience/RESULTS.md")
     a = p.parse_args()
     if a.list:
         for name, group, fn in TESTS:
@@ -71,6 +73,12 @@ def main():
     except Exception as e:
         rep.check("stack: the compose stack of this checkout is up and discoverable", False, str(e))
         return rep.close()
+    cs = ctx.stack.containers()
+    sick = [f"{c.name}({'running' if c.running else 'stopped'}/{c.health or 'no healthcheck'})"
+            for c in cs if not c.running or c.health not in ("", "healthy")]
+    if not rep.check("stack: every container running and healthy before the suite", bool(cs) and not sick,
+                     f"{len(cs)} containers; not ready: {sick or 'none'}"):
+        return rep.close()
     rep.info(f"project {ctx.stack.project}, gateway {ctx.gateway_ip} on {ctx.network}, "
              f"rate limit {ctx.rate:.0f} r/s burst {ctx.burst}, v1 replicas {len(ctx.v1())}, v2 {len(ctx.v2())}")
     for name, _, fn in selected:
@@ -81,7 +89,24 @@ def main():
         except Exception as e:  # a crashed test is a failed test, with its reason
             rep.check(f"{name}: ran to completion", False, f"{type(e).__name__}: {e}")
             traceback.print_exc(limit=3)
+    if a.write_results:
+        record(rep, sys.argv[1:], ctx)
     return rep.close()
+
+
+def record(rep, argv, ctx):
+    import datetime
+
+    from rlib.report import write_block
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cmd = " ".join(["python3", "tests/resilience/run.py", *argv])
+    block = "\n".join([
+        f"## Suite ({now})", "",
+        f"Command: `{cmd}` (`make test-resilience`), against compose project `{ctx.stack.project}`: "
+        f"{len(ctx.v1())} api-v1 + {len(ctx.v2())} api-v2, rate limit {ctx.rate:.0f} r/s burst {ctx.burst}.",
+        "", "```", *rep.lines, rep.summary(), "```"])
+    write_block(os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md"), "suite", block)
 
 
 if __name__ == "__main__":

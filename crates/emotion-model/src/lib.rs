@@ -14,6 +14,7 @@ pub mod artifact;
 pub mod card;
 pub mod data;
 pub mod features;
+pub mod linfa_fit;
 pub mod metrics;
 pub mod model;
 pub mod tokenize;

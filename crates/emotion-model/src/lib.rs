@@ -1,8 +1,8 @@
 //! Emotion classifier for short English texts (tweets), 13 labels.
 //!
-//! text -> [`tokenize`] -> n-gram features -> multinomial Naive Bayes.
+//! text -> [`tokenize()`] -> n-gram features -> multinomial Naive Bayes.
 //!
-//! Training ([`train`]) fits `linfa_bayes::MultinomialNb` on counts produced by
+//! Training ([`train()`]) fits `linfa_bayes::MultinomialNb` on counts produced by
 //! `linfa_preprocessing::CountVectorizer` over a capped, deterministically chosen vocabulary, then
 //! derives a compact serving form (feature -> per-class log-likelihood) that is plain data, so
 //! [`Model`] is `Send + Sync` and predicts in microseconds. [`Model::save`] / [`Model::load`] use a

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p emotion-model --example sweep -- [--ngram 1,2] [--min-df 1,2,3]
 //!     [--max-features 2000,5000,20000] [--alpha 0.1,0.5,1] [--binary false,true]
+//!     [--weight 0.7,1] [--idf false,true] [--selection df,chi2] [--drop-top 0,10] [--fold 1..4]
 //! ```
 //! With `--fold k` (k = 1..=4) it never looks at the held-out rows: it fits on the training rows
 //! with `tweet_id % 5 != k` and scores on those with `tweet_id % 5 == k` (4-fold cross-validation
@@ -35,6 +36,7 @@ fn main() {
     let mut weights = vec![1.0f64];
     let mut idfs = vec![false];
     let mut fold: Option<u64> = None;
+    let mut drop_tops = vec![0usize];
     let mut selections = vec![Selection::DocumentFrequency];
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -48,6 +50,7 @@ fn main() {
             "--weight" => weights = list(&v),
             "--idf" => idfs = list(&v),
             "--selection" => selections = list(&v),
+            "--drop-top" => drop_tops = list(&v),
             "--fold" => fold = Some(v.parse().expect("--fold 1..=4")),
             other => panic!("unknown flag {other}"),
         }
@@ -77,7 +80,7 @@ fn main() {
     let tok_test: Vec<Vec<String>> = test.iter().map(|e| tokenize(&e.text)).collect();
     let classes = labels.len();
     let majority = li["neutral"];
-    println!("ngram_max min_df max_features alpha binary weight idf selection | vocab | accuracy macro_f1");
+    println!("ngram_max min_df max_features alpha binary weight idf selection drop_top | vocab | accuracy macro_f1");
     for &ngram_max in &ngrams {
         for &min_df in &min_dfs {
             for &max_features in &caps {
@@ -89,108 +92,124 @@ fn main() {
                         selection,
                         ..Hyperparameters::default()
                     };
-                    let vocab = select_vocabulary(&tok_train, &y_train, &params);
-                    let index: HashMap<&str, usize> = vocab
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| (f.as_str(), i))
-                        .collect();
-                    let featurize = |docs: &[Vec<String>]| -> Vec<Vec<usize>> {
-                        let mut buf = String::new();
-                        docs.iter()
-                            .map(|d| {
-                                let mut v = Vec::new();
-                                for_each_ngram(d, ngram_max, &mut buf, |g| {
-                                    if let Some(&i) = index.get(g) {
-                                        v.push(i);
-                                    }
-                                });
-                                v.sort_unstable();
-                                v
-                            })
-                            .collect()
-                    };
-                    let f_train = featurize(&tok_train);
-                    let f_test = featurize(&tok_test);
-                    let mut df = vec![0usize; vocab.len()];
-                    for doc in &f_train {
-                        let mut prev = usize::MAX;
-                        for &f in doc {
-                            if f != prev {
-                                df[f] += 1;
-                            }
-                            prev = f;
+                    for &drop_top in &drop_tops {
+                        let mut vocab = select_vocabulary(&tok_train, &y_train, &params);
+                        if drop_top > 0 {
+                            // Stop-word experiment: drop the `drop_top` features in most documents.
+                            let all = select_vocabulary(
+                                &tok_train,
+                                &y_train,
+                                &Hyperparameters {
+                                    max_features: drop_top,
+                                    ..params.clone()
+                                },
+                            );
+                            vocab.retain(|f| all.binary_search(f).is_err());
                         }
-                    }
-                    let n_docs = f_train.len() as f64;
-                    for &binary in &binaries {
-                        for &weight in &weights {
-                            for &use_idf in &idfs {
-                                let value = |f: usize| -> f64 {
-                                    if use_idf {
-                                        weight
-                                            * (((1.0 + n_docs) / (1.0 + df[f] as f64)).ln() + 1.0)
-                                    } else {
-                                        weight
-                                    }
-                                };
-                                let mut counts = vec![0.0f64; classes * vocab.len()];
-                                let mut class_n = vec![0usize; classes];
-                                for (doc, &y) in f_train.iter().zip(&y_train) {
-                                    class_n[y] += 1;
-                                    let mut prev = usize::MAX;
-                                    for &f in doc {
-                                        if binary && f == prev {
-                                            continue;
+                        let index: HashMap<&str, usize> = vocab
+                            .iter()
+                            .enumerate()
+                            .map(|(i, f)| (f.as_str(), i))
+                            .collect();
+                        let featurize = |docs: &[Vec<String>]| -> Vec<Vec<usize>> {
+                            let mut buf = String::new();
+                            docs.iter()
+                                .map(|d| {
+                                    let mut v = Vec::new();
+                                    for_each_ngram(d, ngram_max, &mut buf, |g| {
+                                        if let Some(&i) = index.get(g) {
+                                            v.push(i);
                                         }
-                                        counts[y * vocab.len() + f] += value(f);
-                                        prev = f;
-                                    }
+                                    });
+                                    v.sort_unstable();
+                                    v
+                                })
+                                .collect()
+                        };
+                        let f_train = featurize(&tok_train);
+                        let f_test = featurize(&tok_test);
+                        let mut df = vec![0usize; vocab.len()];
+                        for doc in &f_train {
+                            let mut prev = usize::MAX;
+                            for &f in doc {
+                                if f != prev {
+                                    df[f] += 1;
                                 }
-                                for &alpha in &alphas {
-                                    let mut flp = vec![0.0; classes * vocab.len()];
-                                    for c in 0..classes {
-                                        let row = &counts[c * vocab.len()..(c + 1) * vocab.len()];
-                                        let total: f64 = row.iter().map(|n| n + alpha).sum();
-                                        for (f, n) in row.iter().enumerate() {
-                                            flp[c * vocab.len() + f] =
-                                                (n + alpha).ln() - total.ln();
+                                prev = f;
+                            }
+                        }
+                        let n_docs = f_train.len() as f64;
+                        for &binary in &binaries {
+                            for &weight in &weights {
+                                for &use_idf in &idfs {
+                                    let value = |f: usize| -> f64 {
+                                        if use_idf {
+                                            weight
+                                                * (((1.0 + n_docs) / (1.0 + df[f] as f64)).ln()
+                                                    + 1.0)
+                                        } else {
+                                            weight
+                                        }
+                                    };
+                                    let mut counts = vec![0.0f64; classes * vocab.len()];
+                                    let mut class_n = vec![0usize; classes];
+                                    for (doc, &y) in f_train.iter().zip(&y_train) {
+                                        class_n[y] += 1;
+                                        let mut prev = usize::MAX;
+                                        for &f in doc {
+                                            if binary && f == prev {
+                                                continue;
+                                            }
+                                            counts[y * vocab.len() + f] += value(f);
+                                            prev = f;
                                         }
                                     }
-                                    let n_total: usize = class_n.iter().sum();
-                                    let prior: Vec<f64> = class_n
-                                        .iter()
-                                        .map(|&n| (n as f64 / n_total as f64).ln())
-                                        .collect();
-                                    let pred: Vec<usize> = f_test
-                                        .iter()
-                                        .map(|doc| {
-                                            let mut best = (0, f64::NEG_INFINITY);
-                                            for c in 0..classes {
-                                                let mut s = 0.0;
-                                                let mut prev = usize::MAX;
-                                                for &f in doc {
-                                                    if binary && f == prev {
-                                                        continue;
-                                                    }
-                                                    s += value(f) * flp[c * vocab.len() + f];
-                                                    prev = f;
-                                                }
-                                                s += prior[c];
-                                                if s > best.1 {
-                                                    best = (c, s);
-                                                }
+                                    for &alpha in &alphas {
+                                        let mut flp = vec![0.0; classes * vocab.len()];
+                                        for c in 0..classes {
+                                            let row =
+                                                &counts[c * vocab.len()..(c + 1) * vocab.len()];
+                                            let total: f64 = row.iter().map(|n| n + alpha).sum();
+                                            for (f, n) in row.iter().enumerate() {
+                                                flp[c * vocab.len() + f] =
+                                                    (n + alpha).ln() - total.ln();
                                             }
-                                            best.0
-                                        })
-                                        .collect();
-                                    let e = evaluate(&labels, &y_test, &pred, majority);
-                                    println!(
-                            "{ngram_max} {min_df} {max_features} {alpha} {binary} {weight} {use_idf} {selection:?} | {} | {:.4} {:.4}",
+                                        }
+                                        let n_total: usize = class_n.iter().sum();
+                                        let prior: Vec<f64> = class_n
+                                            .iter()
+                                            .map(|&n| (n as f64 / n_total as f64).ln())
+                                            .collect();
+                                        let pred: Vec<usize> = f_test
+                                            .iter()
+                                            .map(|doc| {
+                                                let mut best = (0, f64::NEG_INFINITY);
+                                                for c in 0..classes {
+                                                    let mut s = 0.0;
+                                                    let mut prev = usize::MAX;
+                                                    for &f in doc {
+                                                        if binary && f == prev {
+                                                            continue;
+                                                        }
+                                                        s += value(f) * flp[c * vocab.len() + f];
+                                                        prev = f;
+                                                    }
+                                                    s += prior[c];
+                                                    if s > best.1 {
+                                                        best = (c, s);
+                                                    }
+                                                }
+                                                best.0
+                                            })
+                                            .collect();
+                                        let e = evaluate(&labels, &y_test, &pred, majority);
+                                        println!(
+                            "{ngram_max} {min_df} {max_features} {alpha} {binary} {weight} {use_idf} {selection:?} drop{drop_top} | {} | {:.4} {:.4}",
                             vocab.len(),
                             e.accuracy,
                             e.macro_f1
                         );
+                                    }
                                 }
                             }
                         }

@@ -4,6 +4,7 @@
 //! cargo run --release -p emotion-model --example sweep -- [--ngram 1,2] [--min-df 1,2,3]
 //!     [--max-features 2000,5000,20000] [--alpha 0.1,0.5,1] [--binary false,true]
 //!     [--weight 0.7,1] [--idf false,true] [--selection df,chi2] [--drop-top 0,10] [--fold 1..4]
+//!     [--predict-scale 1.0]
 //! ```
 //! With `--fold k` (k = 1..=4) it never looks at the held-out rows: it fits on the training rows
 //! with `tweet_id % 5 != k` and scores on those with `tweet_id % 5 == k` (4-fold cross-validation
@@ -37,6 +38,8 @@ fn main() {
     let mut idfs = vec![false];
     let mut fold: Option<u64> = None;
     let mut drop_tops = vec![0usize];
+    // Multiplies the likelihood sum at prediction time only (a prior/likelihood trade-off).
+    let mut predict_scale = 1.0f64;
     let mut selections = vec![Selection::DocumentFrequency];
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -51,6 +54,7 @@ fn main() {
             "--idf" => idfs = list(&v),
             "--selection" => selections = list(&v),
             "--drop-top" => drop_tops = list(&v),
+            "--predict-scale" => predict_scale = v.parse().expect("--predict-scale number"),
             "--fold" => fold = Some(v.parse().expect("--fold 1..=4")),
             other => panic!("unknown flag {other}"),
         }
@@ -194,7 +198,7 @@ fn main() {
                                                         s += value(f) * flp[c * vocab.len() + f];
                                                         prev = f;
                                                     }
-                                                    s += prior[c];
+                                                    s = s * predict_scale + prior[c];
                                                     if s > best.1 {
                                                         best = (c, s);
                                                     }

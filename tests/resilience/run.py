@@ -30,6 +30,7 @@ from rlib.report import Report  # noqa: E402
 # Order matters: the log and image scans run last, after every test sent authenticated traffic;
 # the limit tests run before anything that could leave a replica marked down.
 TESTS = [
+    ("routing", "routing", t_availability.test_routing),
     ("tls-protocols", "tls", t_security.test_tls_protocols),
     ("tls-ciphers", "tls", t_security.test_tls_ciphers),
     ("hsts", "tls", t_security.test_hsts),

@@ -30,6 +30,28 @@ def worst_latency(total):
     return max(lat) if lat else 0.0
 
 
+def test_routing(ctx, rep):
+    """Every current replica gets traffic and the debug header reaches v2 only.
+
+    Nginx resolves upstream names when it loads its configuration; containers recreated since then
+    (new addresses) are unknown to it, and an old address may now belong to another service.
+    """
+    debug = {1: ["X-Experiment-Group: debug"]}
+    _, per_client, _ = ctx.under_load(lambda: None, clients_n=2, duration=8, warmup=0,
+                                      headers_per_client=debug, tag="route")
+    v1_seen = {e[2] for e in per_client[0]["events"] if e[1] == 200}
+    v2_seen = {e[2] for e in per_client[1]["events"] if e[1] == 200}
+    v2_variants = {e[4] for e in per_client[1]["events"] if e[1] == 200}
+    v1_ids = {c.instance_id for c in ctx.v1()}
+    v2_ids = {c.instance_id for c in ctx.v2()}
+    rep.check("routing: every api-v1 replica answers default traffic, and only they",
+              v1_seen == v1_ids, f"X-Instance seen {sorted(v1_seen)}; api-v1 containers {sorted(v1_ids)}")
+    rep.check("routing: X-Experiment-Group: debug reaches api-v2 only",
+              v2_seen == v2_ids and v2_variants == {"v2"},
+              f"X-Instance seen {sorted(v2_seen)} with X-Model-Variant {sorted(v2_variants)}; "
+              f"api-v2 containers {sorted(v2_ids)}")
+
+
 def _replica_cycle(ctx, rep, name, victim, stop_cmd):
     """Stop a replica with `stop_cmd`, start it again, and check nothing failed and it came back."""
     seen = {}

@@ -34,8 +34,10 @@ def train_binary():
 def second_artifact():
     out = BUILD / f"model-alpha-{ALPHA}"
     art = out / ARTIFACT
-    if not art.exists():
-        subprocess.run([str(train_binary()), "--data", str(REPO / "data" / "tweet_emotions.csv"),
+    exe = train_binary()
+    # Retrain whenever the trainer is newer than the cached artifact: the artifact format evolves.
+    if not art.exists() or art.stat().st_mtime < exe.stat().st_mtime:
+        subprocess.run([str(exe), "--data", str(REPO / "data" / "tweet_emotions.csv"),
                         "--out", str(out), "--alpha", ALPHA], check=True, capture_output=True, timeout=900)
     return art
 

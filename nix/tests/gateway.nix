@@ -35,7 +35,7 @@ let
 
   oneshot = script: {
     serviceConfig = { Type = "oneshot"; RemainAfterExit = true; };
-    path = [ pkgs.openssl pkgs.bash pkgs.coreutils ];
+    path = [ pkgs.openssl pkgs.bash pkgs.coreutils pkgs.python3 ];
     inherit script;
   };
 in

@@ -18,7 +18,7 @@ let
 in
 pkgs.writeShellApplication {
   name = "emotion-gateway-start";
-  runtimeInputs = with pkgs; [ coreutils diffutils gnused gnugrep openssl ];
+  runtimeInputs = with pkgs; [ coreutils diffutils gnused gnugrep openssl python3 ];
   text = ''
     if [[ ! -f compose.yaml || ! -f scripts/stack-env.sh ]]; then
       echo "start: run this from the emotion-gateway checkout (compose.yaml mounts its files)" >&2

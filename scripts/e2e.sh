@@ -33,7 +33,10 @@ done
 
 # Failover: stop one api-v1 replica, later start it again and wait until
 # Docker reports it healthy (the check then waits for nginx to re-admit it).
-victim=$("${COMPOSE[@]}" ps -q api-v1 | head -n1)
+# (No `| head` here: with pipefail, head closing the pipe early kills the
+# run with SIGPIPE, status 141, whenever compose writes after it.)
+mapfile -t v1_ids < <("${COMPOSE[@]}" ps -q api-v1)
+victim=${v1_ids[0]:?no api-v1 container}
 stop_replica="docker stop -t 10 $victim >/dev/null"
 start_replica="docker start $victim >/dev/null && for i in \$(seq 60); do
   [ \"\$(docker inspect -f '{{.State.Health.Status}}' $victim)\" = healthy ] && exit 0; sleep 1; done; exit 1"

@@ -23,7 +23,7 @@ use crate::model::Payload;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"EMOTNB\r\n";
 /// The format this build writes and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 /// Refuse absurd lengths before allocating anything for them.
 const MAX_PAYLOAD: u64 = 1 << 30;

@@ -1,9 +1,12 @@
 //! The serving form of the classifier: vocabulary -> per-class log-likelihoods, plain data, so a
 //! [`Model`] is `Send + Sync` and prediction takes `&self`.
 //!
-//! For a document with feature counts `x`, class `c` scores
-//! `jll[c] = sum_f x[f] * log P(f | c) + log P(c)`, exactly the joint log-likelihood that
-//! `linfa_bayes::MultinomialNb` computes, restricted to the features present in the document.
+//! For a document with feature values `x`, class `c` scores `s[c] = sum_f x[f] * w[f][c] + b[c]`
+//! and the probabilities are `softmax(s)`. Both model kinds share this form:
+//! - naive Bayes: `x` = counts (or presence), `w = ln P(f | c)`, `b = ln P(c)`: exactly the joint
+//!   log-likelihood that `linfa_bayes::MultinomialNb` computes, restricted to the features present;
+//! - logistic regression: `x` = presence (times the stored IDF) scaled to unit L2 norm
+//!   ([`crate::logistic::doc_values`]), `w` and `b` the fitted softmax weights and biases.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{self, ArtifactError};
-use crate::features::{for_each_ngram, Hyperparameters};
+use crate::features::{for_each_ngram, Hyperparameters, ModelKind};
 use crate::metrics::Evaluation;
 use crate::tokenize::{tokenize, TOKENIZER_VERSION};
 
@@ -46,10 +49,13 @@ pub(crate) struct Payload {
     pub(crate) info: ModelInfo,
     pub(crate) labels: Vec<String>,
     pub(crate) vocabulary: Vec<String>,
-    /// `ln P(c)`, one per label.
+    /// Per-label bias: `ln P(c)` for naive Bayes, the softmax bias for logistic regression.
     pub(crate) log_prior: Vec<f64>,
-    /// `ln P(f | c)`, row-major by feature: `feature_log_prob[f * labels + c]`.
+    /// Per-feature, per-label weight, row-major by feature: `feature_log_prob[f * labels + c]`;
+    /// `ln P(f | c)` for naive Bayes, the softmax weight for logistic regression.
     pub(crate) feature_log_prob: Vec<f64>,
+    /// Training-set IDF per feature (logistic regression with `idf`), otherwise empty.
+    pub(crate) idf: Vec<f64>,
 }
 
 /// A class prediction for one text.
@@ -68,8 +74,8 @@ pub struct Prediction {
 pub struct Feature {
     /// The feature: a token, or tokens joined by a space for an n-gram.
     pub token: String,
-    /// Its count times `ln P(f | predicted) - mean_c ln P(f | c)`: positive pushes towards the
-    /// predicted class.
+    /// Its value times `w[f][predicted] - mean_c w[f][c]` (for naive Bayes `w = ln P(f | c)`):
+    /// positive pushes towards the predicted class.
     pub weight: f64,
 }
 
@@ -129,6 +135,21 @@ impl Model {
         }
         if payload.info.hyperparameters.ngram_max == 0 {
             return invalid("ngram_max is 0".into());
+        }
+        let h = &payload.info.hyperparameters;
+        let idf_len = if h.model == ModelKind::Logistic && h.idf {
+            payload.vocabulary.len()
+        } else {
+            0
+        };
+        if payload.idf.len() != idf_len {
+            return invalid(format!(
+                "{} IDF weights, expected {idf_len}",
+                payload.idf.len()
+            ));
+        }
+        if !payload.idf.iter().all(|w| w.is_finite() && *w > 0.0) {
+            return invalid("IDF weight not positive and finite".into());
         }
         let mut index = HashMap::with_capacity(payload.vocabulary.len());
         for (i, feature) in payload.vocabulary.iter().enumerate() {
@@ -241,7 +262,8 @@ impl Model {
         }
     }
 
-    /// Joint log-likelihood of every class for a document's feature counts (see the module doc).
+    /// Score of every class before the softmax (see the module doc): the joint log-likelihood for
+    /// naive Bayes, `W x + b` for logistic regression.
     pub fn joint_log_likelihood(&self, tokens: &[String]) -> Vec<f64> {
         self.jll(&self.feature_counts(tokens))
     }
@@ -252,8 +274,9 @@ impl Model {
         &self.payload.feature_log_prob[start..start + classes]
     }
 
-    /// (feature index, count) for the in-vocabulary n-grams of `tokens`, sorted by index so the
-    /// sum runs in vocabulary order like linfa's dense dot product.
+    /// (feature index, value) for the in-vocabulary n-grams of `tokens`, sorted by index so the
+    /// sum runs in vocabulary order like linfa's dense dot product: counts (or presence) for naive
+    /// Bayes, [`crate::logistic::doc_values`] for logistic regression.
     fn feature_counts(&self, tokens: &[String]) -> Vec<(u32, f64)> {
         let mut hits: Vec<u32> = Vec::with_capacity(tokens.len() * 2);
         let mut buf = String::new();
@@ -268,6 +291,10 @@ impl Model {
             },
         );
         hits.sort_unstable();
+        if self.payload.info.hyperparameters.model == ModelKind::Logistic {
+            hits.dedup();
+            return crate::logistic::doc_values(&hits, &self.payload.idf);
+        }
         let binary = self.payload.info.hyperparameters.binary;
         let mut counts: Vec<(u32, f64)> = Vec::with_capacity(hits.len());
         for i in hits {
@@ -340,13 +367,14 @@ mod tests {
                 train_rows: 2,
                 test_rows: 1,
                 vocabulary_size: 2,
-                hyperparameters: Hyperparameters::default(),
+                hyperparameters: Hyperparameters::naive_bayes(),
                 metrics: evaluate(&labels, &[0], &[0], 0),
             },
             labels,
             vocabulary: vec!["good".into(), "sad".into()],
             log_prior: vec![0.5f64.ln(), 0.5f64.ln()],
             feature_log_prob: vec![-0.1, -2.0, -2.0, -0.1],
+            idf: Vec::new(),
         }
     }
 
@@ -366,7 +394,7 @@ mod tests {
     #[test]
     fn inconsistent_payloads_are_invalid_even_with_a_valid_checksum() {
         type Breakage = (&'static str, fn(&mut Payload));
-        let cases: [Breakage; 5] = [
+        let cases: [Breakage; 6] = [
             ("priors", |p| {
                 p.log_prior.pop();
             }),
@@ -374,6 +402,7 @@ mod tests {
             ("non-finite", |p| p.feature_log_prob[0] = f64::NAN),
             ("duplicate", |p| p.vocabulary[1] = "good".into()),
             ("ngram_max", |p| p.info.hyperparameters.ngram_max = 0),
+            ("idf", |p| p.idf = vec![1.0, 1.0]),
         ];
         for (what, break_it) in cases {
             let mut p = payload();

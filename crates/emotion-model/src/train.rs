@@ -1,5 +1,6 @@
-//! Training: tokenise, choose a capped vocabulary, fit the linfa reference model
-//! ([`crate::linfa_fit`]), derive the serving [`Model`] from it, and evaluate on the held-out rows.
+//! Training: tokenise, choose a capped vocabulary, fit either the linfa naive Bayes reference
+//! model ([`crate::linfa_fit`]) or the logistic regression ([`crate::logistic`]), derive the
+//! serving [`Model`] from it, and evaluate on the held-out rows.
 
 use std::collections::HashMap;
 
@@ -7,8 +8,9 @@ use linfa_bayes::MultinomialNb;
 
 use crate::artifact::{version_of, FORMAT_VERSION};
 use crate::data::{split, Dataset, Example};
-use crate::features::{select_vocabulary, Hyperparameters};
+use crate::features::{for_each_ngram, select_vocabulary, Hyperparameters, ModelKind};
 use crate::linfa_fit::{fit_chunked, serving_weights, LinfaVectorizer};
+use crate::logistic::{self, Csr};
 use crate::metrics::evaluate;
 use crate::model::{Model, ModelInfo, Payload};
 use crate::tokenize::tokenize;
@@ -41,25 +43,67 @@ pub enum TrainError {
     Inconsistent(#[from] crate::artifact::ArtifactError),
 }
 
-/// The result of [`train`]: the serving model and the linfa objects it was derived from, kept so
+/// The result of [`train`]: the serving model and the fitted objects it was derived from, kept so
 /// tests can compare the two.
 pub struct Trained {
     /// The serving model (its info holds the held-out metrics).
     pub model: Model,
-    /// The fitted linfa reference model; its classes are label indices.
-    pub nb: MultinomialNb<f64, usize>,
-    /// The linfa vectoriser the reference model was fitted with.
-    pub vectorizer: LinfaVectorizer,
+    /// The fitted linfa reference model (naive Bayes only); its classes are label indices.
+    pub nb: Option<MultinomialNb<f64, usize>>,
+    /// The linfa vectoriser the reference model was fitted with (naive Bayes only).
+    pub vectorizer: Option<LinfaVectorizer>,
+    /// The fitted logistic regression (logistic only); its classes are label indices.
+    pub logistic: Option<logistic::Fitted>,
+    /// The document features the logistic regression was fitted on (logistic only).
+    pub logistic_features: Option<LogisticFeatures>,
     /// The training rows.
     pub train_rows: Vec<Example>,
     /// The held-out rows.
     pub test_rows: Vec<Example>,
 }
 
+/// How the logistic regression turns training texts into its design matrix, kept apart from
+/// [`Model`]'s own feature code so the tests can check that both agree.
+pub struct LogisticFeatures {
+    index: HashMap<String, u32>,
+    ngram_max: usize,
+    idf: Vec<f64>,
+}
+
+impl LogisticFeatures {
+    fn presence(&self, text: &str) -> Vec<u32> {
+        let mut hits = Vec::new();
+        let mut buf = String::new();
+        for_each_ngram(&tokenize(text), self.ngram_max, &mut buf, |g| {
+            if let Some(&i) = self.index.get(g) {
+                hits.push(i);
+            }
+        });
+        hits.sort_unstable();
+        hits.dedup();
+        hits
+    }
+
+    /// The design matrix of `texts` (one row each), as the model was fitted on.
+    pub fn matrix(&self, texts: &[&str]) -> Csr {
+        let mut x = Csr::new();
+        for text in texts {
+            x.push_row(&logistic::doc_values(&self.presence(text), &self.idf));
+        }
+        x
+    }
+}
+
 fn check(params: &Hyperparameters) -> Result<(), TrainError> {
     let bad = |m: &str| Err(TrainError::Hyperparameter(m.to_string()));
     if !(params.alpha.is_finite() && params.alpha > 0.0) {
         return bad("alpha must be a positive finite number");
+    }
+    if !(params.l2.is_finite() && params.l2 > 0.0) {
+        return bad("l2 must be a positive finite number");
+    }
+    if params.iterations == 0 {
+        return bad("iterations must be at least 1");
     }
     if !(1..=3).contains(&params.ngram_max) {
         return bad("ngram_max must be 1, 2 or 3");
@@ -100,10 +144,54 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         return Err(TrainError::EmptyVocabulary);
     }
 
-    let vectorizer = LinfaVectorizer::new(&vocabulary, params)?;
-    let nb = fit_chunked(&vectorizer, &train_rows, &y_train, params)?;
-    let (log_prior, feature_log_prob) = serving_weights(&nb, &labels, vocabulary.len())?;
     let classes = labels.len();
+    for (c, label) in labels.iter().enumerate() {
+        if !y_train.contains(&c) {
+            return Err(TrainError::UnseenLabel(label.clone()));
+        }
+    }
+    let (mut nb, mut vectorizer, mut fitted, mut features) = (None, None, None, None);
+    let (log_prior, feature_log_prob, idf) = match params.model {
+        ModelKind::NaiveBayes => {
+            let v = LinfaVectorizer::new(&vocabulary, params)?;
+            let fit = fit_chunked(&v, &train_rows, &y_train, params)?;
+            let (log_prior, feature_log_prob) = serving_weights(&fit, &labels, vocabulary.len())?;
+            nb = Some(fit);
+            vectorizer = Some(v);
+            (log_prior, feature_log_prob, Vec::new())
+        }
+        ModelKind::Logistic => {
+            let mut f = LogisticFeatures {
+                index: vocabulary
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (g.clone(), i as u32))
+                    .collect(),
+                ngram_max: params.ngram_max,
+                idf: Vec::new(),
+            };
+            let presence: Vec<Vec<u32>> = train_rows.iter().map(|e| f.presence(&e.text)).collect();
+            if params.idf {
+                f.idf = logistic::idf(&presence, vocabulary.len());
+            }
+            let mut x = Csr::new();
+            for p in &presence {
+                x.push_row(&logistic::doc_values(p, &f.idf));
+            }
+            let fit = logistic::fit(
+                &x,
+                &y_train,
+                classes,
+                vocabulary.len(),
+                params.l2,
+                params.iterations,
+            );
+            let out = (fit.bias.clone(), fit.weights.clone(), f.idf.clone());
+            fitted = Some(fit);
+            features = Some(f);
+            out
+        }
+    };
 
     let majority = (0..classes)
         .max_by_key(|&c| {
@@ -130,6 +218,7 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         vocabulary,
         log_prior,
         feature_log_prob,
+        idf,
     };
     // Evaluate with the serving form itself, then store the metrics in it.
     let unevaluated = Model::from_payload(payload.clone(), String::new())?;
@@ -148,6 +237,8 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         model,
         nb,
         vectorizer,
+        logistic: fitted,
+        logistic_features: features,
         train_rows,
         test_rows,
     })

@@ -126,20 +126,24 @@ fn foreign_files_are_not_artifacts() {
 
 #[test]
 fn other_format_versions_are_incompatible() {
-    let mut bytes = tiny_model().to_bytes();
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let err = Model::from_bytes(&bytes).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ArtifactError::UnsupportedVersion {
-                found: 2,
-                supported: 1
-            }
-        ),
-        "{err}"
-    );
-    assert!(err.to_string().contains("format version 2"), "{err}");
+    assert_eq!(emotion_model::FORMAT_VERSION, 2);
+    // 1: the naive-Bayes-only format before the model kind and IDF were stored; 3: the future.
+    for other in [1u32, 3] {
+        let mut bytes = tiny_model().to_bytes();
+        bytes[8..12].copy_from_slice(&other.to_le_bytes());
+        let err = Model::from_bytes(&bytes).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArtifactError::UnsupportedVersion { found, supported: 2 } if found == other
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&format!("format version {other}")),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -103,3 +103,64 @@ fn missing_data_file_and_bad_flags_are_reported() {
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("alpha"));
 }
+
+#[test]
+fn the_model_kind_is_selectable_and_recorded() {
+    let data = write_tiny_csv("cli-kind.csv");
+    for (kind, stored, card_text) in [
+        ("nb", "NaiveBayes", "Multinomial Naive Bayes"),
+        ("logistic", "Logistic", "Multinomial logistic regression"),
+    ] {
+        let out = common::temp_path(&format!("cli-kind-{kind}"));
+        let run = emotion_train(&[
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--min-df",
+            "1",
+            "--model",
+            kind,
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let model = emotion_model::Model::load(out.join("emotion-model.bin")).unwrap();
+        let metrics: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(metrics["hyperparameters"]["model"], stored);
+        assert_eq!(
+            model.info().hyperparameters.model.to_string(),
+            kind,
+            "info() records the kind"
+        );
+        let card = std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap();
+        assert!(card.contains(card_text), "{card}");
+        // The tiny data set is separable: both kinds learn it.
+        assert_eq!(
+            model.labels()[model.predict("i love this &lt;3").label],
+            "love"
+        );
+        assert_eq!(
+            model.labels()[model.predict("so worried :(").label],
+            "worry"
+        );
+    }
+
+    let run = emotion_train(&["--data", "x", "--out", "y", "--model", "svm"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("nb or logistic"));
+    let run = emotion_train(&[
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "/tmp/unused",
+        "--l2",
+        "0",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("l2"));
+}

@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! emotion-train --data data/tweet_emotions.csv --out model/
-//!     [--alpha 3] [--ngram-max 2] [--min-df 2] [--max-features 3000] [--binary true]
-//!     [--selection df|chi2]          (defaults shown: see EXPERIMENTS.md)
+//!     [--model nb|logistic] [--l2 F] [--idf true|false] [--iterations N]   (logistic)
+//!     [--alpha 3] [--binary true]                                           (naive Bayes)
+//!     [--ngram-max 2] [--min-df 2] [--max-features 10000] [--selection df|chi2]
+//!     (defaults: `Hyperparameters::default()`, see EXPERIMENTS.md)
 //! ```
 //!
 //! linfa-bayes prints a `dbg!` of each fitted class histogram to stderr; our own output goes to
@@ -24,7 +26,8 @@ struct Args {
 }
 
 const USAGE: &str = "usage: emotion-train --data <csv> --out <dir> [--alpha F] [--ngram-max N] \
-[--min-df N] [--max-features N] [--binary true|false] [--selection df|chi2]";
+[--min-df N] [--max-features N] [--binary true|false] [--selection df|chi2] \
+[--model nb|logistic] [--l2 F] [--idf true|false] [--iterations N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut data = None;
@@ -50,6 +53,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--binary" => params.binary = value.parse().map_err(|_| bad("true or false"))?,
             "--selection" => params.selection = value.parse().map_err(|_| bad("df or chi2"))?,
+            "--model" => params.model = value.parse().map_err(|_| bad("nb or logistic"))?,
+            "--l2" => params.l2 = value.parse().map_err(|_| bad("a number"))?,
+            "--idf" => params.idf = value.parse().map_err(|_| bad("true or false"))?,
+            "--iterations" => params.iterations = value.parse().map_err(|_| bad("an integer"))?,
             _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
         }
     }

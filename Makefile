@@ -25,6 +25,15 @@ test-static: ## fmt, clippy, cargo test and nginx -t only
 test-e2e: ## the e2e suite only (starts the stack if it is not running)
 	E2E_ONLY=1 scripts/test.sh
 
+test-resilience: ## slow suite: failover, rolling restart, rollout, reload, reconciliation, hostile input, TLS, secrets
+	tests/resilience/on-stack.sh python3 tests/resilience/run.py
+
+bench-resilience: ## gateway benchmark through TLS + auth; figures into tests/resilience/RESULTS.md
+	tests/resilience/on-stack.sh python3 tests/resilience/bench.py
+
+nix-static: ## the Nix checks that need no nixpkgs (parse, nixpkgs-fmt, deadnix, flake.lock)
+	nix/check-static.sh
+
 logs: ## follow the logs of every service
 	scripts/compose.sh logs -f --tail=100
 

@@ -25,6 +25,11 @@ else
     "${COMPOSE[@]}" up -d --remove-orphans
 fi
 scripts/wait-healthy.sh "${WAIT_TIMEOUT:-240}"
+# nginx resolves api-v1/api-v2 to addresses when it loads its configuration;
+# if this `up` recreated API containers behind a running nginx, they have new
+# addresses. A reload re-resolves them without dropping a request
+# (tests/resilience: gateway-reload).
+"${COMPOSE[@]}" exec -T nginx nginx -s reload
 
 http_port=${HTTP_PORT:-80}
 https_port=${HTTPS_PORT:-443}

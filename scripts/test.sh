@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: the static checks, then the e2e suite against the real stack.
 #   1. cargo fmt --check, clippy -D warnings, cargo test (whole workspace)
-#   2. nginx -t of the gateway config with the host's nginx
+#   2. nginx -t of the gateway config with the host's nginx; promtool check
+#      config, check rules and test rules (monitoring/check.sh)
 #   3. the stack: reused when it is already up and healthy, otherwise
 #      started (offline images where there is no registry) and torn down
 #      again at the end, whatever the outcome
@@ -24,6 +25,8 @@ fi
 
 step "nginx -t (host nginx)"
 scripts/nginx-test.sh
+step "promtool: config, rules and rule unit tests"
+monitoring/check.sh
 [[ ${STATIC_ONLY:-0} == 1 ]] && exit 0
 
 if [[ ! -s model/emotion-model.bin ]]; then

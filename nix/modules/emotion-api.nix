@@ -173,36 +173,7 @@ in
           MemoryMax = cfg.limits.memoryMax;
           TasksMax = cfg.limits.tasksMax;
           LimitNOFILE = 65536;
-
-          DynamicUser = true;
-          CapabilityBoundingSet = if privileged then [ "CAP_NET_BIND_SERVICE" ] else [ "" ];
-          AmbientCapabilities = lib.optionals privileged [ "CAP_NET_BIND_SERVICE" ];
-          NoNewPrivileges = true;
-          ProtectSystem = "strict";
-          ProtectHome = true;
-          PrivateTmp = true;
-          PrivateDevices = true;
-          PrivateUsers = !privileged;
-          PrivateMounts = true;
-          ProtectHostname = true;
-          ProtectClock = true;
-          ProtectKernelTunables = true;
-          ProtectKernelModules = true;
-          ProtectKernelLogs = true;
-          ProtectControlGroups = true;
-          ProtectProc = "invisible";
-          ProcSubset = "pid";
-          RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
-          RestrictNamespaces = true;
-          RestrictRealtime = true;
-          RestrictSUIDSGID = true;
-          LockPersonality = true;
-          MemoryDenyWriteExecute = true;
-          RemoveIPC = true;
-          UMask = "0077";
-          SystemCallArchitectures = "native";
-          SystemCallFilter = [ "@system-service" "~@privileged" "~@resources" ];
-        };
+        } // import ./hardening.nix { inherit lib privileged; };
       })
       cfg.instances;
   };

@@ -54,7 +54,14 @@ echo "credentials: wrote $dir/credentials.env and $dir/htpasswd (mode 600)"
 }
 
 if [[ -s $dir/credentials.env && -s $dir/htpasswd && ${FORCE:-0} != 1 && -z ${GATEWAY_PASSWORD:-} ]]; then
-    echo "credentials: keeping existing $dir/credentials.env"
+    if grep -q ':{SSHA}' "$dir/htpasswd"; then
+        echo "credentials: keeping existing $dir/credentials.env"
+    else
+        # Written by an older version with a slow hash: same password, new hash.
+        echo "credentials: re-hashing $dir/htpasswd with {SSHA} (password unchanged)"
+        set -a; . "$dir/credentials.env"; set +a
+        gateway_credentials
+    fi
 else
     gateway_credentials
 fi

@@ -10,20 +10,13 @@
 //! `SWEEP=logreg_sweep scripts/cv.sh ...` averages the four folds. It uses the crate's own
 //! `logistic` module, the same code `emotion-train` fits with.
 
-use std::collections::HashMap;
-use std::path::Path;
+mod common;
 
-use emotion_model::data::{load_csv, split};
-use emotion_model::features::{for_each_ngram, select_vocabulary};
+use common::{featurize, list, prepare, Prepared};
+use emotion_model::features::select_vocabulary;
 use emotion_model::logistic::{doc_values, fit, idf, Csr};
 use emotion_model::metrics::evaluate;
-use emotion_model::{tokenize, Hyperparameters};
-
-fn list<T: std::str::FromStr>(s: &str) -> Vec<T> {
-    s.split(',')
-        .map(|v| v.parse().ok().expect("list value"))
-        .collect()
-}
+use emotion_model::Hyperparameters;
 
 fn main() {
     let mut ngrams = vec![2usize];
@@ -47,30 +40,15 @@ fn main() {
             other => panic!("unknown flag {other}"),
         }
     }
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/tweet_emotions.csv");
-    let dataset = load_csv(&data).expect("training data");
-    let (mut train, mut test) = split(&dataset.examples);
-    if let Some(k) = fold {
-        assert!((1..=4).contains(&k), "--fold must be 1, 2, 3 or 4");
-        let (fit_rows, val): (Vec<_>, Vec<_>) =
-            train.into_iter().partition(|e| e.tweet_id % 5 != k);
-        train = fit_rows;
-        test = val;
-    }
-    let mut labels: Vec<String> = dataset.examples.iter().map(|e| e.label.clone()).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    let li: HashMap<&str, usize> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i))
-        .collect();
-    let y_train: Vec<usize> = train.iter().map(|e| li[e.label.as_str()]).collect();
-    let y_test: Vec<usize> = test.iter().map(|e| li[e.label.as_str()]).collect();
-    let tok_train: Vec<Vec<String>> = train.iter().map(|e| tokenize(&e.text)).collect();
-    let tok_test: Vec<Vec<String>> = test.iter().map(|e| tokenize(&e.text)).collect();
+    let Prepared {
+        labels,
+        y_train,
+        y_test,
+        tok_train,
+        tok_test,
+        majority,
+    } = prepare(fold);
     let classes = labels.len();
-    let majority = li["neutral"];
     println!("ngram_max min_df max_features l2 idf iterations | vocab | accuracy macro_f1");
     for &ngram_max in &ngrams {
         for &min_df in &min_dfs {
@@ -82,29 +60,18 @@ fn main() {
                     ..Hyperparameters::default()
                 };
                 let vocab = select_vocabulary(&tok_train, &y_train, &params);
-                let index: HashMap<&str, u32> = vocab
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| (f.as_str(), i as u32))
-                    .collect();
-                let featurize = |docs: &[Vec<String>]| -> Vec<Vec<u32>> {
-                    let mut buf = String::new();
-                    docs.iter()
-                        .map(|d| {
-                            let mut v = Vec::new();
-                            for_each_ngram(d, ngram_max, &mut buf, |g| {
-                                if let Some(&i) = index.get(g) {
-                                    v.push(i);
-                                }
-                            });
-                            v.sort_unstable();
+                // The logistic module takes u32 feature indices, each at most once per document.
+                let distinct = |docs: &[Vec<String>]| -> Vec<Vec<u32>> {
+                    featurize(docs, &vocab, ngram_max)
+                        .into_iter()
+                        .map(|mut v| {
                             v.dedup();
-                            v
+                            v.into_iter().map(|i| i as u32).collect()
                         })
                         .collect()
                 };
-                let f_train = featurize(&tok_train);
-                let f_test = featurize(&tok_test);
+                let f_train = distinct(&tok_train);
+                let f_test = distinct(&tok_test);
                 for &use_idf in &idfs {
                     let weights = if use_idf {
                         idf(&f_train, vocab.len())

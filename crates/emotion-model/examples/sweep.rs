@@ -14,19 +14,12 @@
 //! formulas (`ln P(f|c) = ln(n_fc + a) - ln(sum_f (n_fc + a))`, prior = class share); the chosen
 //! setting is then confirmed with `emotion-train`, whose numbers are the ones reported.
 
-use std::collections::HashMap;
-use std::path::Path;
+mod common;
 
-use emotion_model::data::{load_csv, split};
-use emotion_model::features::{for_each_ngram, select_vocabulary, Selection};
+use common::{featurize, list, prepare, Prepared};
+use emotion_model::features::{select_vocabulary, Selection};
 use emotion_model::metrics::evaluate;
-use emotion_model::{tokenize, Hyperparameters};
-
-fn list<T: std::str::FromStr>(s: &str) -> Vec<T> {
-    s.split(',')
-        .map(|v| v.parse().ok().expect("list value"))
-        .collect()
-}
+use emotion_model::Hyperparameters;
 
 fn main() {
     let mut ngrams = vec![1usize, 2];
@@ -59,31 +52,15 @@ fn main() {
             other => panic!("unknown flag {other}"),
         }
     }
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/tweet_emotions.csv");
-    let dataset = load_csv(&data).expect("training data");
-    let (mut train, mut test) = split(&dataset.examples);
-    if let Some(k) = fold {
-        // Model selection without touching the held-out rows: validate on the training rows
-        // with tweet_id % 5 == k (about 8,000) and fit on the remaining training rows.
-        assert!((1..=4).contains(&k), "--fold must be 1, 2, 3 or 4");
-        let (fit, val): (Vec<_>, Vec<_>) = train.into_iter().partition(|e| e.tweet_id % 5 != k);
-        train = fit;
-        test = val;
-    }
-    let mut labels: Vec<String> = dataset.examples.iter().map(|e| e.label.clone()).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    let li: HashMap<&str, usize> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i))
-        .collect();
-    let y_train: Vec<usize> = train.iter().map(|e| li[e.label.as_str()]).collect();
-    let y_test: Vec<usize> = test.iter().map(|e| li[e.label.as_str()]).collect();
-    let tok_train: Vec<Vec<String>> = train.iter().map(|e| tokenize(&e.text)).collect();
-    let tok_test: Vec<Vec<String>> = test.iter().map(|e| tokenize(&e.text)).collect();
+    let Prepared {
+        labels,
+        y_train,
+        y_test,
+        tok_train,
+        tok_test,
+        majority,
+    } = prepare(fold);
     let classes = labels.len();
-    let majority = li["neutral"];
     println!("ngram_max min_df max_features alpha binary weight idf selection drop_top | vocab | accuracy macro_f1");
     for &ngram_max in &ngrams {
         for &min_df in &min_dfs {
@@ -110,28 +87,8 @@ fn main() {
                             );
                             vocab.retain(|f| all.binary_search(f).is_err());
                         }
-                        let index: HashMap<&str, usize> = vocab
-                            .iter()
-                            .enumerate()
-                            .map(|(i, f)| (f.as_str(), i))
-                            .collect();
-                        let featurize = |docs: &[Vec<String>]| -> Vec<Vec<usize>> {
-                            let mut buf = String::new();
-                            docs.iter()
-                                .map(|d| {
-                                    let mut v = Vec::new();
-                                    for_each_ngram(d, ngram_max, &mut buf, |g| {
-                                        if let Some(&i) = index.get(g) {
-                                            v.push(i);
-                                        }
-                                    });
-                                    v.sort_unstable();
-                                    v
-                                })
-                                .collect()
-                        };
-                        let f_train = featurize(&tok_train);
-                        let f_test = featurize(&tok_test);
+                        let f_train = featurize(&tok_train, &vocab, ngram_max);
+                        let f_test = featurize(&tok_test, &vocab, ngram_max);
                         let mut df = vec![0usize; vocab.len()];
                         for doc in &f_train {
                             let mut prev = usize::MAX;

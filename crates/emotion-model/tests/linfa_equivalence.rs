@@ -2,7 +2,7 @@
 
 mod common;
 
-use emotion_model::{train, Hyperparameters, Model};
+use emotion_model::{train, Hyperparameters};
 use linfa::traits::Predict;
 use linfa_bayes::NaiveBayes;
 
@@ -45,17 +45,7 @@ fn serving_model_predicts_exactly_what_linfa_predicts_on_the_held_out_set() {
     assert_eq!(compared, 8_106);
 
     // Round trip of the real model: bit-identical predictions on every held-out text.
-    let loaded = Model::from_bytes(&model.to_bytes()).unwrap();
-    assert_eq!(loaded.version(), model.version());
-    for text in &texts {
-        let (a, b) = (model.predict(text), loaded.predict(text));
-        assert_eq!(a.label, b.label);
-        assert!(a
-            .probabilities
-            .iter()
-            .zip(&b.probabilities)
-            .all(|(x, y)| x.to_bits() == y.to_bits()));
-    }
+    common::assert_round_trip_bit_identical(model, &texts);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use emotion_model::features::ModelKind;
-use emotion_model::{train, Hyperparameters, Model};
+use emotion_model::{train, Hyperparameters};
 
 fn logistic() -> Hyperparameters {
     let params = Hyperparameters::logistic();
@@ -44,16 +44,7 @@ fn serving_model_predicts_exactly_what_the_fitted_logistic_regression_predicts()
     assert_eq!(again.version(), model.version());
 
     // Round trip: bit-identical probabilities on every held-out text.
-    let loaded = Model::from_bytes(&model.to_bytes()).unwrap();
-    for text in &texts {
-        let (a, b) = (model.predict(text), loaded.predict(text));
-        assert_eq!(a.label, b.label);
-        assert!(a
-            .probabilities
-            .iter()
-            .zip(&b.probabilities)
-            .all(|(x, y)| x.to_bits() == y.to_bits()));
-    }
+    common::assert_round_trip_bit_identical(model, &texts);
 
     // Regression guards below the recorded results (EXPERIMENTS.md), above the baseline.
     let m = &model.info().metrics;

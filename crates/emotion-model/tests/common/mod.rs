@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use emotion_model::data::{load_csv, parse_csv, sha256_hex, Dataset};
+use emotion_model::Model;
 
 /// The repository's training data.
 pub fn real_data() -> Dataset {
@@ -40,4 +41,20 @@ pub fn temp_path(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("emotion-model-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir.join(name)
+}
+
+/// Saves and reloads `model`, then asserts the reloaded one gives the same label and
+/// bit-identical probabilities on every text.
+pub fn assert_round_trip_bit_identical<S: AsRef<str>>(model: &Model, texts: &[S]) {
+    let loaded = Model::from_bytes(&model.to_bytes()).unwrap();
+    assert_eq!(loaded.version(), model.version());
+    for text in texts {
+        let (a, b) = (model.predict(text.as_ref()), loaded.predict(text.as_ref()));
+        assert_eq!(a.label, b.label);
+        assert!(a
+            .probabilities
+            .iter()
+            .zip(&b.probabilities)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
 }

@@ -71,6 +71,17 @@ fn wait_exit(child: &mut Child, within: Duration) -> ExitStatus {
 /// Kills the child if a test fails half-way, so no server outlives the test run.
 struct Guard(Child);
 
+/// Spawns the configured replica and waits (at most 10 s) until its healthcheck passes.
+fn spawn_ready(command: &mut Command, http_port: u16) -> Guard {
+    let child = Guard(command.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !healthcheck(http_port).success() {
+        assert!(Instant::now() < deadline, "never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -104,16 +115,10 @@ async fn sighup_reloads_and_sigterm_stops_cleanly() {
     let model = dir.join("emotion-model.bin");
     std::fs::write(&model, model_bytes()).unwrap();
     let (http_port, metrics_port) = (free_port(), free_port());
-    let child = command(http_port, metrics_port, &model)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = Guard(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !healthcheck(http_port).success() {
-        assert!(Instant::now() < deadline, "never became ready");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_ready(
+        command(http_port, metrics_port, &model).stdout(Stdio::null()),
+        http_port,
+    );
     let client = reqwest::Client::new();
     let served = || async {
         let body: serde_json::Value = client
@@ -175,17 +180,12 @@ async fn logs_are_json_and_never_contain_bodies_or_credentials() {
     let model = dir.join("emotion-model.bin");
     std::fs::write(&model, model_bytes()).unwrap();
     let (http_port, metrics_port) = (free_port(), free_port());
-    let child = command(http_port, metrics_port, &model)
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Guard(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !healthcheck(http_port).success() {
-        assert!(Instant::now() < deadline, "never became ready");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_ready(
+        command(http_port, metrics_port, &model)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::piped()),
+        http_port,
+    );
 
     // Act: requests carrying a credential and a recognisable text, good and bad.
     let client = reqwest::Client::new();

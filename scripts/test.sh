@@ -3,10 +3,11 @@
 #   1. cargo fmt --check, clippy -D warnings, cargo test (whole workspace)
 #   2. nginx -t of the gateway config with the host's nginx; promtool check
 #      config, check rules and test rules (monitoring/check.sh)
-#   3. the stack: reused when it is already up and healthy, otherwise
+#   3. the e2e suite on the host nginx with real APIs (no containers)
+#   4. tests/e2e/run.py through scripts/e2e.sh on the compose stack, via
+#      scripts/on-stack.sh: reused when already up and healthy, otherwise
 #      started (offline images where there is no registry) and torn down
 #      again at the end, whatever the outcome
-#   4. tests/e2e/run.py through scripts/e2e.sh
 # STATIC_ONLY=1 stops after step 2; E2E_ONLY=1 skips step 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,19 +39,5 @@ if [[ ${SKIP_HOST_NGINX:-0} != 1 ]]; then
     scripts/host-gateway-test.sh
 fi
 
-source scripts/stack-env.sh
-nginx_id=$("${COMPOSE[@]}" ps -q nginx 2>/dev/null || true)
-if [[ -n $nginx_id && $(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$nginx_id") == healthy ]]; then
-    step "stack already running: testing it as it is"
-else
-    step "starting the stack ($STACK_MODE images); it is torn down after the suite"
-    teardown() {
-        step "tearing down the stack started for the tests"
-        "${COMPOSE[@]}" down -v --remove-orphans || true
-    }
-    trap teardown EXIT
-    scripts/start-project.sh
-fi
-
-step "e2e suite"
-scripts/e2e.sh
+step "e2e suite on the compose stack"
+scripts/on-stack.sh scripts/e2e.sh

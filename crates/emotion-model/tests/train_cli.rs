@@ -26,6 +26,21 @@ fn write_tiny_csv(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A well-formed but invalid hyperparameter value: exit status 1 and a message naming it.
+fn assert_value_rejected(data: &std::path::Path, flag: &str, value: &str) {
+    let run = emotion_train(&[
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "/tmp/unused",
+        flag,
+        value,
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{flag} {value}");
+    let name = flag.trim_start_matches("--");
+    assert!(String::from_utf8_lossy(&run.stderr).contains(name));
+}
+
 #[test]
 fn writes_artifact_card_and_metrics_that_agree() {
     let data = write_tiny_csv("cli-ok.csv");
@@ -92,16 +107,7 @@ fn missing_data_file_and_bad_flags_are_reported() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("--alpha"));
 
     let data = write_tiny_csv("cli-alpha.csv");
-    let run = emotion_train(&[
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "/tmp/unused",
-        "--alpha",
-        "0",
-    ]);
-    assert_eq!(run.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("alpha"));
+    assert_value_rejected(&data, "--alpha", "0");
 }
 
 #[test]
@@ -153,14 +159,5 @@ fn the_model_kind_is_selectable_and_recorded() {
     let run = emotion_train(&["--data", "x", "--out", "y", "--model", "svm"]);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("nb or logistic"));
-    let run = emotion_train(&[
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "/tmp/unused",
-        "--l2",
-        "0",
-    ]);
-    assert_eq!(run.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("l2"));
+    assert_value_rejected(&data, "--l2", "0");
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::net::Cidr;
+use crate::receipt::ReceiptKey;
 
 /// Which flavour of the API this process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,23 @@ impl Variant {
             Variant::V1 => "v1",
             Variant::V2 => "v2",
         }
+    }
+
+    /// The variant a name stands for: `v1`, `v2`, or `debug` (an alias of `v2`). One table for
+    /// `EMOTION_VARIANT` and the gateway's `X-Expected-Variant`, so the alias means the same in
+    /// both places.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        match name {
+            "v1" => Some(Variant::V1),
+            "v2" | "debug" => Some(Variant::V2),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -65,6 +83,11 @@ pub struct Settings {
     pub rate_limit: Option<RateLimit>,
     /// `EMOTION_TRUSTED_PROXIES`: peers whose `X-Real-IP` is believed.
     pub trusted_proxies: Vec<Cidr>,
+    /// `EMOTION_FEEDBACK_KEY` (hex) or the file named by `EMOTION_FEEDBACK_KEY_FILE`: signs the
+    /// feedback receipts; `None` disables feedback (no receipts, `POST /feedback` answers 501).
+    pub feedback_key: Option<ReceiptKey>,
+    /// `EMOTION_FEEDBACK_MAX_AGE_SECS`: how long after the prediction a receipt is accepted.
+    pub feedback_max_age: Duration,
 }
 
 /// A configuration value that could not be used; the message names the variable.
@@ -89,15 +112,9 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |var: &'static str| lookup(var).filter(|v| !v.trim().is_empty());
         let variant = match get("EMOTION_VARIANT").as_deref().map(str::trim) {
-            None | Some("v1") => Variant::V1,
-            Some("v2") | Some("debug") => Variant::V2,
-            Some(other) => {
-                return Err(invalid(
-                    "EMOTION_VARIANT",
-                    other,
-                    "expected v1, v2 or debug",
-                ));
-            }
+            None => Variant::V1,
+            Some(name) => Variant::from_name(name)
+                .ok_or_else(|| invalid("EMOTION_VARIANT", name, "expected v1, v2 or debug"))?,
         };
         let rps: u32 = parse_or(&get, "EMOTION_RATE_LIMIT_RPS", 100)?;
         let burst: u32 = parse_or(&get, "EMOTION_RATE_LIMIT_BURST", 200)?;
@@ -113,6 +130,7 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let feedback_key = feedback_key(&get)?;
         let settings = Settings {
             variant,
             http_addr: parse_or(&get, "EMOTION_HTTP_ADDR", ([0, 0, 0, 0], 8000).into())?,
@@ -141,6 +159,12 @@ impl Settings {
                 burst,
             }),
             trusted_proxies,
+            feedback_key,
+            feedback_max_age: Duration::from_secs(positive(
+                &get,
+                "EMOTION_FEEDBACK_MAX_AGE_SECS",
+                86_400,
+            )?),
         };
         if settings.instance_id.is_empty()
             || !settings.instance_id.bytes().all(|b| b.is_ascii_graphic())
@@ -157,6 +181,35 @@ impl Settings {
     /// Whether `ip` is a trusted proxy whose `X-Real-IP` header is believed.
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|c| c.contains(ip))
+    }
+}
+
+/// The receipt key, from the variable or from the file it names (one of them, not both). A key in
+/// an error message is never shown: only its variable, or the file's path.
+fn feedback_key(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<ReceiptKey>, ConfigError> {
+    const VAR: &str = "EMOTION_FEEDBACK_KEY";
+    const FILE_VAR: &str = "EMOTION_FEEDBACK_KEY_FILE";
+    const HIDDEN: &str = "<hidden>";
+    match (get(VAR), get(FILE_VAR)) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(invalid(
+            VAR,
+            HIDDEN,
+            &format!("set {VAR} or {FILE_VAR}, not both"),
+        )),
+        (Some(hex), None) => ReceiptKey::from_hex(&hex)
+            .map(Some)
+            .map_err(|reason| invalid(VAR, HIDDEN, &reason)),
+        (None, Some(path)) => {
+            let path = path.trim();
+            let hex = std::fs::read_to_string(path)
+                .map_err(|e| invalid(FILE_VAR, path, &format!("cannot read the key: {e}")))?;
+            ReceiptKey::from_hex(&hex)
+                .map(Some)
+                .map_err(|reason| invalid(FILE_VAR, path, &format!("the key {reason}")))
+        }
     }
 }
 
@@ -246,6 +299,8 @@ mod tests {
         );
         assert!(s.trusted_proxies.is_empty());
         assert!(!s.instance_id.is_empty());
+        assert!(s.feedback_key.is_none());
+        assert_eq!(s.feedback_max_age, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -275,6 +330,9 @@ mod tests {
             ("EMOTION_RATE_LIMIT_BURST", "x"),
             ("EMOTION_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("EMOTION_INSTANCE_ID", "a b"),
+            ("EMOTION_FEEDBACK_KEY", "not hex"),
+            ("EMOTION_FEEDBACK_KEY_FILE", "/no/such/key/file"),
+            ("EMOTION_FEEDBACK_MAX_AGE_SECS", "0"),
         ] {
             let err = settings(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);
@@ -294,5 +352,42 @@ mod tests {
         assert!(s.is_trusted_proxy("172.20.0.5".parse().unwrap()));
         assert!(s.is_trusted_proxy("::1".parse().unwrap()));
         assert!(!s.is_trusted_proxy("10.0.0.1".parse().unwrap()));
+    }
+
+    const KEY: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn the_feedback_key_comes_from_the_variable_or_a_file() {
+        let s = settings(&[("EMOTION_FEEDBACK_KEY", KEY)]).unwrap();
+        assert!(s.feedback_key.is_some());
+
+        let file = std::env::temp_dir().join(format!("emotion-key-{}", std::process::id()));
+        std::fs::write(&file, format!("{KEY}\n")).unwrap();
+        let path = file.display().to_string();
+        let s = settings(&[("EMOTION_FEEDBACK_KEY_FILE", &path)]).unwrap();
+        assert!(s.feedback_key.is_some());
+
+        let both = settings(&[
+            ("EMOTION_FEEDBACK_KEY", KEY),
+            ("EMOTION_FEEDBACK_KEY_FILE", &path),
+        ]);
+        assert!(both.unwrap_err().to_string().contains("not both"));
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    #[test]
+    fn a_short_feedback_key_is_refused_without_showing_it() {
+        let short = &KEY[..62];
+        let err = settings(&[("EMOTION_FEEDBACK_KEY", short)]).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.var, "EMOTION_FEEDBACK_KEY");
+        assert!(text.contains("at least 32"), "{text}");
+        assert!(!text.contains(short), "{text}");
+        assert!(!format!("{err:?}").contains(short));
+        let s = settings(&[("EMOTION_FEEDBACK_KEY", KEY)]).unwrap();
+        assert!(
+            !format!("{s:?}").contains(&KEY[..16]),
+            "Debug shows the key"
+        );
     }
 }

@@ -13,6 +13,8 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
+use crate::configuration::Variant;
+
 const REQUESTS: &str = "emotion_api_requests_total";
 const REQUEST_DURATION: &str = "emotion_api_request_duration_seconds";
 const PREDICTIONS: &str = "emotion_api_predictions_total";
@@ -21,6 +23,14 @@ const INFERENCE_DURATION: &str = "emotion_api_inference_duration_seconds";
 const MODEL_INFO: &str = "emotion_api_model_info";
 const READY: &str = "emotion_api_ready";
 const RELOADS: &str = "emotion_api_model_reloads_total";
+const WRONG_VARIANT: &str = "emotion_api_wrong_variant_total";
+/// Named without `_api`, as the experiment's contract has it: it counts predictions (by the
+/// variant and model that made them), not requests to this API.
+const FEEDBACK: &str = "emotion_feedback_total";
+
+/// `expected` label values of [`WRONG_VARIANT`]: a variant name, or `invalid` for any other value
+/// (bounded, whatever a misconfigured gateway sends).
+const EXPECTED_LABELS: [&str; 3] = ["v1", "v2", "invalid"];
 
 const METADATA: Metadata<'static> =
     Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
@@ -71,6 +81,11 @@ impl ApiMetrics {
         // Touch the reload counters so that both series exist (at 0) before the first reload.
         for result in ["ok", "error"] {
             Self::reload_counter(&recorder, result).absolute(0);
+        }
+        // Likewise for misrouted requests: an alert on their rate needs the series before the
+        // first one arrives.
+        for expected in EXPECTED_LABELS {
+            Self::wrong_variant_counter(&recorder, expected).absolute(0);
         }
         ApiMetrics {
             recorder,
@@ -139,6 +154,30 @@ impl ApiMetrics {
         Self::reload_counter(&self.recorder, if ok { "ok" } else { "error" }).increment(1);
     }
 
+    /// Counts a request refused because `X-Expected-Variant` named another variant; `expected` is
+    /// the variant it named, `None` when the value was not a variant name.
+    pub fn record_wrong_variant(&self, expected: Option<Variant>) {
+        let label = expected.map_or("invalid", Variant::as_str);
+        Self::wrong_variant_counter(&self.recorder, label).increment(1);
+    }
+
+    /// Counts one redeemed feedback receipt. `variant` and `model_version` are the receipt's, the
+    /// prediction's own, which override the recorder's global `variant` (this replica's): a v1
+    /// receipt counts as v1 whichever replica redeems it.
+    pub fn record_feedback(&self, variant: Variant, model_version: &str, correct: bool) {
+        let labels = vec![
+            Label::new("variant", variant.as_str()),
+            Label::new(
+                "model_version",
+                SharedString::from(model_version.to_owned()),
+            ),
+            Label::new("correct", if correct { "true" } else { "false" }),
+        ];
+        self.recorder
+            .register_counter(&Key::from_parts(FEEDBACK, labels), &METADATA)
+            .increment(1);
+    }
+
     fn model_info(&self, version: &str) -> Gauge {
         let labels = vec![Label::new(
             "model_version",
@@ -151,6 +190,11 @@ impl ApiMetrics {
     fn reload_counter(recorder: &PrometheusRecorder, result: &'static str) -> Counter {
         let labels = vec![Label::new("result", result)];
         recorder.register_counter(&Key::from_parts(RELOADS, labels), &METADATA)
+    }
+
+    fn wrong_variant_counter(recorder: &PrometheusRecorder, expected: &'static str) -> Counter {
+        let labels = vec![Label::new("expected", expected)];
+        recorder.register_counter(&Key::from_parts(WRONG_VARIANT, labels), &METADATA)
     }
 }
 
@@ -201,6 +245,20 @@ fn describe(recorder: &PrometheusRecorder) {
         RELOADS,
         None,
         "Model reload attempts (SIGHUP), by result.",
+        0,
+    );
+    d(
+        WRONG_VARIANT,
+        None,
+        "Requests refused (503 wrong_variant) because X-Expected-Variant named another variant, \
+         by the variant expected (v1, v2, or invalid for any other value).",
+        0,
+    );
+    d(
+        FEEDBACK,
+        None,
+        "Feedback receipts counted (POST /feedback), by the variant and model version that made \
+         the prediction and whether its label was the true one.",
         0,
     );
 }

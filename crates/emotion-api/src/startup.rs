@@ -17,6 +17,7 @@ use tracing::Level;
 use crate::configuration::Settings;
 use crate::middleware;
 use crate::rate_limit;
+use crate::request_id;
 use crate::routes;
 use crate::shutdown::{Shutdown, Signals};
 use crate::state::{AppState, SharedState};
@@ -215,12 +216,16 @@ impl Application {
     }
 }
 
-/// The API routes with their middleware. Layers listed last run first: identity headers, metrics,
-/// panic catcher, trace span, timeout, body limit, then (prediction routes only) the rate limit.
+/// The API routes with their middleware. Layers listed last run first: request id, identity
+/// headers, metrics, variant guard, panic catcher, trace span, timeout, body limit, then
+/// (prediction and feedback routes only) the rate limit. The guard sits inside the identity headers and the metrics (its 503 is stamped and
+/// counted) and ahead of everything else: a request meant for the other variant reads no body and
+/// spends no rate-limit token here.
 pub fn api_router(state: SharedState, limiter: Option<Arc<rate_limit::Config>>) -> Router {
     let mut predictions = Router::new()
         .route("/predict", post(routes::predict::predict))
-        .route("/predict/batch", post(routes::predict::predict_batch));
+        .route("/predict/batch", post(routes::predict::predict_batch))
+        .route("/feedback", post(routes::feedback::feedback));
     if let Some(limiter) = limiter {
         // `route_layer`: only requests that matched a prediction route spend tokens.
         predictions = predictions.route_layer(rate_limit::layer(limiter));
@@ -251,12 +256,17 @@ pub fn api_router(state: SharedState, limiter: Option<Arc<rate_limit::Config>>) 
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::variant_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::track,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::identity_headers,
         ))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

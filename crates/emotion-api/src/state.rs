@@ -1,4 +1,5 @@
-//! State shared by every request: configuration, the serving model (swappable), readiness, metrics.
+//! State shared by every request: configuration, the serving model (swappable), readiness, metrics,
+//! feedback receipts.
 //!
 //! The model sits behind an [`ArcSwapOption`]: a request loads the current `Arc<Model>` once (a
 //! lock-free pointer read) and keeps using it even if a reload swaps in a new one meanwhile, so a
@@ -12,6 +13,7 @@ use axum::http::HeaderValue;
 use emotion_model::Model;
 
 use crate::configuration::Settings;
+use crate::feedback::Feedback;
 use crate::metrics::ApiMetrics;
 
 /// Cheap to clone: everything is behind one `Arc`.
@@ -27,6 +29,8 @@ pub struct AppState {
     pub variant_header: HeaderValue,
     /// `X-Instance` value, built once.
     pub instance_header: HeaderValue,
+    /// Receipts and their redemption; `None` without a key (feedback disabled).
+    pub feedback: Option<Feedback>,
     model: ArcSwapOption<Model>,
     draining: AtomicBool,
     /// Serialises reloads so two SIGHUPs in a row cannot race each other's metric updates.
@@ -53,9 +57,14 @@ impl AppState {
     /// State with no model loaded yet (not ready).
     pub fn new(settings: Settings) -> Result<Self, axum::http::header::InvalidHeaderValue> {
         let metrics = ApiMetrics::new(settings.variant.as_str());
+        let feedback = settings
+            .feedback_key
+            .clone()
+            .map(|key| Feedback::new(key, settings.feedback_max_age));
         Ok(AppState {
             variant_header: HeaderValue::from_static(settings.variant.as_str()),
             instance_header: HeaderValue::from_str(&settings.instance_id)?,
+            feedback,
             settings,
             metrics,
             model: ArcSwapOption::empty(),

@@ -38,11 +38,15 @@ const CONTENT_TYPES: [Option<&str>; 10] = [
     Some(";;;"),
 ];
 
+/// The receipt key of the fuzzed routers.
+const FUZZ_KEY: &str = "66757a7a2066757a7a2066757a7a2066757a7a2066757a7a2066757a7a202121";
+
 const METHODS: [&str; 6] = ["POST", "GET", "PUT", "DELETE", "PATCH", "OPTIONS"];
 
-const PATHS: [&str; 7] = [
+const PATHS: [&str; 8] = [
     "/predict",
     "/predict/batch",
+    "/feedback",
     "/predict/",
     "/health/ready",
     "/openapi.json",
@@ -65,6 +69,7 @@ fn router(variant: &str) -> Router {
                         ("EMOTION_MAX_BATCH", "8"),
                         ("EMOTION_MAX_BODY_BYTES", "4096"),
                         ("EMOTION_RATE_LIMIT_RPS", "0"),
+                        ("EMOTION_FEEDBACK_KEY", FUZZ_KEY),
                     ]
                     .into();
                     let settings = Settings::from_lookup(|k| env.get(k).map(|s| s.to_string()))
@@ -176,6 +181,8 @@ fn json_value() -> impl Strategy<Value = Value> {
                 prop_oneof![
                     Just("sentence".to_owned()),
                     Just("sentences".to_owned()),
+                    Just("receipt".to_owned()),
+                    Just("label".to_owned()),
                     ".{0,12}"
                 ],
                 inner,
@@ -211,7 +218,7 @@ proptest! {
     #[test]
     fn arbitrary_json_never_5xx(
         variant in prop::sample::select(vec!["v1", "v2"]),
-        path in prop::sample::select(vec!["/predict", "/predict/batch"]),
+        path in prop::sample::select(vec!["/predict", "/predict/batch", "/feedback"]),
         value in json_value(),
     ) {
         let body = serde_json::to_vec(&value).expect("serialise");
@@ -247,6 +254,40 @@ proptest! {
         if n == 0 || n > 8 {
             prop_assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} sentences", n);
         }
+    }
+
+    #[test]
+    fn altered_receipts_count_nothing(
+        variant in prop::sample::select(vec!["v1", "v2"]),
+        position in any::<prop::sample::Index>(),
+        replacement in any::<char>(),
+        truncate in any::<bool>(),
+    ) {
+        // A genuine receipt, then one character replaced or the rest cut off: never accepted.
+        let genuine = emotion_api::receipt::ReceiptKey::from_hex(FUZZ_KEY)
+            .expect("key")
+            .sign(&emotion_api::receipt::Claims {
+                request_id: "0123456789abcdef0123456789abcdef".to_owned(),
+                item: None,
+                variant: emotion_api::configuration::Variant::V1,
+                model_version: "0123456789ab".to_owned(),
+                label: "love".to_owned(),
+                issued_at: 4_000_000_000,
+            });
+        let chars: Vec<char> = genuine.chars().collect();
+        let i = position.index(chars.len());
+        let altered: String = if truncate {
+            chars[..i].iter().collect()
+        } else {
+            prop_assume!(chars[i] != replacement);
+            let mut chars = chars.clone();
+            chars[i] = replacement;
+            chars.into_iter().collect()
+        };
+        let body = serde_json::to_vec(&serde_json::json!({ "receipt": altered, "label": "love" }))
+            .expect("serialise");
+        let status = check(variant, "POST", "/feedback", Some("application/json"), body)?;
+        prop_assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]

@@ -104,6 +104,22 @@ fn a_bad_variable_stops_start_up_and_is_named() {
 }
 
 #[test]
+fn a_short_feedback_key_stops_start_up_without_being_logged() {
+    let short = "c0ffee".repeat(5); // 15 bytes
+    let output = Command::new(BIN)
+        .env_clear()
+        .env("EMOTION_FEEDBACK_KEY", &short)
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(log.contains("EMOTION_FEEDBACK_KEY"), "{log}");
+    assert!(log.contains("at least 32"), "{log}");
+    assert!(!log.contains(&short), "the key was logged: {log}");
+}
+
+#[test]
 fn healthcheck_fails_when_nothing_listens() {
     assert_eq!(healthcheck(free_port()).code(), Some(1));
 }

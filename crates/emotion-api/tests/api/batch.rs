@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{assert_error, model_bytes, spawn_app, spawn_app_with, version_of};
 
 #[tokio::test]
 async fn answers_one_prediction_per_sentence_in_order() {
@@ -29,19 +29,82 @@ async fn answers_one_prediction_per_sentence_in_order() {
 }
 
 #[tokio::test]
-async fn v2_items_carry_the_debug_shape() {
-    let app = spawn_app_with(&[("EMOTION_VARIANT", "v2")]).await;
+async fn v1_batches_have_no_debug() {
+    let app = spawn_app().await;
 
     let response = app
-        .post_json("/predict/batch", json!({"sentences": ["wow", "hate"]}))
+        .post_json("/predict/batch", json!({"sentences": ["wow"]}))
+        .await;
+
+    let body: serde_json::Value = response.json().await.unwrap();
+    let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["predictions"]);
+}
+
+#[tokio::test]
+async fn v2_carries_the_context_once_and_the_evidence_per_item() {
+    let app = spawn_app_with(&[("EMOTION_VARIANT", "debug")]).await;
+
+    let response = app
+        .post_json(
+            "/predict/batch",
+            json!({"sentences": ["wow", "so worried, exam"]}),
+        )
         .await;
 
     assert_eq!(response.status().as_u16(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    for p in body["predictions"].as_array().unwrap() {
+    let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["debug", "predictions"]);
+    let debug = &body["debug"];
+    let context: Vec<&String> = debug.as_object().unwrap().keys().collect();
+    assert_eq!(context, ["instance", "model", "variant"]);
+    assert_eq!(debug["variant"], "v2");
+    assert_eq!(debug["instance"], "test-instance");
+    assert_eq!(debug["model"]["version"], version_of(model_bytes()));
+    assert_eq!(debug["model"]["labels"].as_array().unwrap().len(), 13);
+    assert!(debug["model"]["hyperparameters"].is_object());
+
+    let predictions = body["predictions"].as_array().unwrap();
+    assert_eq!(predictions[1]["emotion"], "worry");
+    for p in predictions {
+        let fields: Vec<&String> = p.as_object().unwrap().keys().collect();
+        assert_eq!(
+            fields,
+            [
+                "confidence",
+                "debug",
+                "emotion",
+                "model_version",
+                "probabilities"
+            ]
+        );
+        assert_eq!(p["model_version"], debug["model"]["version"]);
         assert_eq!(p["probabilities"].as_object().unwrap().len(), 13);
+        let evidence: Vec<&String> = p["debug"].as_object().unwrap().keys().collect();
+        assert_eq!(evidence, ["inference_us", "tokens", "top_features"]);
         assert!(p["debug"]["tokens"].is_array());
     }
+}
+
+#[tokio::test]
+async fn a_full_v2_batch_states_the_model_metadata_once() {
+    // 64 x "hi" used to repeat the model metadata in every item: ~209 KB.
+    let app = spawn_app_with(&[("EMOTION_VARIANT", "v2")]).await;
+    let sentences = vec!["hi"; 64];
+
+    let response = app
+        .post_json("/predict/batch", json!({ "sentences": sentences }))
+        .await;
+
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.len() < 40_000, "{} bytes", text.len());
+    for once in [r#""hyperparameters":"#, r#""labels":"#, r#""data_sha256":"#] {
+        assert_eq!(text.matches(once).count(), 1, "{once} in {text}");
+    }
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["predictions"].as_array().unwrap().len(), 64);
 }
 
 #[tokio::test]
@@ -97,4 +160,20 @@ async fn one_bad_item_rejects_the_batch_and_is_named() {
         .contains("sentences[2]"));
     assert_error(not_string, 422, "invalid_request").await;
     assert_error(not_array, 422, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn a_blank_item_rejects_the_batch_like_an_empty_one() {
+    let app = spawn_app().await;
+    for blank in ["   ", "\u{0}", "\t\n", "\u{7} "] {
+        let response = app
+            .post_json(
+                "/predict/batch",
+                json!({"sentences": ["ok", "fine", blank]}),
+            )
+            .await;
+
+        let message = assert_error(response, 422, "empty_sentence").await;
+        assert!(message.contains("sentences[2]"), "{blank:?}: {message}");
+    }
 }

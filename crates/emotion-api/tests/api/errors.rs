@@ -81,6 +81,19 @@ async fn an_empty_sentence_is_422() {
 }
 
 #[tokio::test]
+async fn a_blank_sentence_is_422_like_an_empty_one() {
+    let app = spawn_app().await;
+    for blank in ["   ", "\u{0}", "\t\n", "\u{7} ", "\u{a0}\u{3000}\r"] {
+        let response = app.predict(json!({ "sentence": blank })).await;
+        let message = assert_error(response, 422, "empty_sentence").await;
+        assert!(message.contains("sentence"), "{blank:?}: {message}");
+    }
+    // One visible character is enough, surrounded by anything.
+    let response = app.predict(json!({"sentence": "\t\u{0} ok \n"})).await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn text_over_the_default_5000_characters_is_422() {
     let app = spawn_app().await;
 

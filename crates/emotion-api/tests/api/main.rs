@@ -2,6 +2,7 @@
 
 mod batch;
 mod errors;
+mod feedback;
 mod health;
 mod helpers;
 mod metrics;
@@ -10,3 +11,4 @@ mod predict;
 mod rate_limit;
 mod reload;
 mod shutdown;
+mod variant;

@@ -1,12 +1,16 @@
 //! Turns Nginx's access log into Prometheus metrics that `stub_status` cannot give: requests by
-//! variant, route and status code, and request/upstream latency histograms per variant.
+//! variant, route and status code, request/upstream latency histograms per variant, and
+//! responses answered by another variant than the one the gateway routed to, the live answers'
+//! predicted labels, and the agreement between the live and the shadow model on mirrored
+//! requests ([`shadow`]).
 //!
 //! Nginx sends one JSON object per request (`log_format gateway_metrics escape=json`) as an
-//! RFC 3164 syslog datagram over UDP. The pipeline is:
+//! RFC 3164 syslog datagram, over UDP or a unix datagram socket. The pipeline is:
 //!
 //! ```text
-//! UDP datagram --syslog::message--> JSON text --record::parse_line--> AccessRecord
-//!     --gateway_metrics::Metrics::record--> Prometheus registry --routes--> GET /metrics
+//! datagram --input::SyslogSocket--> bytes --syslog::message--> JSON text
+//!     --record::parse_line--> AccessRecord --gateway_metrics::Metrics::record-->
+//!     Prometheus registry --routes--> GET /metrics
 //! ```
 //!
 //! Every label is normalised to a fixed set (see [`record`]) so a hostile client cannot blow up
@@ -15,8 +19,12 @@
 pub mod config;
 pub mod gateway_metrics;
 pub mod healthcheck;
+pub mod input;
 pub mod record;
 pub mod routes;
+pub mod shadow;
+#[cfg(unix)]
+pub mod socket_file;
 pub mod startup;
 pub mod syslog;
 pub mod telemetry;

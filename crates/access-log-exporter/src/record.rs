@@ -32,10 +32,15 @@ pub enum RecordError {
     /// `upstream_response_time` is neither `-` nor a list of non-negative numbers.
     #[error("upstream_response_time is malformed")]
     BadUpstreamTime,
+    /// `labels` is not a short comma-separated list of label names.
+    #[error("labels is not a list of label names")]
+    BadLabels,
 }
 
-/// The A/B variant that served the request; `None` when no upstream was chosen (e.g. a 404 at
-/// the gateway or a rate-limited request logged before routing).
+/// An A/B variant as logged by Nginx: the variant of the replica that answered (`variant`,
+/// from its `X-Model-Variant` header) or the one the gateway routed to (`requested`). `None`
+/// when there is none: Nginx answered itself (401, 429, 404), no replica answered, or the
+/// experiment header was rejected (`requested` is then `invalid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
     /// The production variant.
@@ -47,13 +52,18 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// Normalises Nginx's `$api_variant`.
+    /// Normalises a logged variant to the three label values.
     pub fn parse(raw: &str) -> Self {
         match raw.trim() {
             "v1" => Self::V1,
             "v2" | "debug" => Self::V2,
             _ => Self::None,
         }
+    }
+
+    /// A real variant (`v1`, `v2`), not the absence of one.
+    pub fn is_real(self) -> bool {
+        self != Self::None
     }
 
     /// The label value.
@@ -73,6 +83,8 @@ pub enum Route {
     Predict,
     /// `POST /predict/batch`.
     PredictBatch,
+    /// `POST /feedback`.
+    Feedback,
     /// `/health`, `/health/live`, `/health/ready`.
     Health,
     /// Every other URI.
@@ -91,6 +103,7 @@ impl Route {
         match path {
             "/predict" => Self::Predict,
             "/predict/batch" => Self::PredictBatch,
+            "/feedback" => Self::Feedback,
             "/health" | "/health/live" | "/health/ready" => Self::Health,
             _ => Self::Other,
         }
@@ -101,19 +114,38 @@ impl Route {
         match self {
             Self::Predict => "/predict",
             Self::PredictBatch => "/predict/batch",
+            Self::Feedback => "/feedback",
             Self::Health => "/health",
             Self::Other => "other",
         }
     }
 }
 
+/// Whether a line is a client's request or the gateway's mirror of one (shadow traffic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    /// A client request; `shadowed` says whether it was also mirrored.
+    Live {
+        /// The gateway mirrored it to v2 (`shadowed` = `1` in the log).
+        shadowed: bool,
+    },
+    /// The mirror subrequest of a live request (`traffic` = `shadow` in the log).
+    Shadow,
+}
+
+/// At most this many labels per line: the API's batch limit is 64.
+pub const MAX_LABELS: usize = 256;
+
 /// A validated access-log record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessRecord {
     /// HTTP status sent to the client, 100..=599.
     pub status: u16,
-    /// Which variant served it.
+    /// Which variant answered it (`variant` in the log).
     pub variant: Variant,
+    /// Which variant the gateway routed it to (`requested` in the log; the answering variant
+    /// when the field is absent, as in logs from before it existed).
+    pub requested: Variant,
     /// Which route it hit.
     pub route: Route,
     /// Nginx's `$request_time`, seconds.
@@ -121,6 +153,25 @@ pub struct AccessRecord {
     /// Sum of all upstream attempts (`$upstream_response_time` lists one per attempt after a
     /// retry), seconds; `None` when no upstream was contacted.
     pub upstream_time: Option<f64>,
+    /// Nginx's `$request_id` (hex), shared by a request and its mirror; `None` when absent or
+    /// not a plain token.
+    pub request_id: Option<String>,
+    /// The predicted labels the replica named (`X-Predicted-Labels`), in order; empty when none.
+    pub labels: Vec<String>,
+    /// Live or shadow.
+    pub traffic: Traffic,
+}
+
+impl AccessRecord {
+    /// `(requested, answered)` when a replica of one variant answered a request routed to the
+    /// other: a routing or deployment fault (a replica started with the wrong variant, an
+    /// upstream list pointing at the other pool). Absent variants never count: they mean Nginx
+    /// answered itself, not that the wrong model did.
+    pub fn variant_mismatch(&self) -> Option<(Variant, Variant)> {
+        let (requested, answered) = (self.requested, self.variant);
+        (requested.is_real() && answered.is_real() && requested != answered)
+            .then_some((requested, answered))
+    }
 }
 
 /// The fields we read; the others (`upstream_status`, `bytes_sent`, future ones) are ignored.
@@ -128,9 +179,14 @@ pub struct AccessRecord {
 struct RawRecord {
     status: Option<Value>,
     variant: Option<Value>,
+    requested: Option<Value>,
     uri: Option<Value>,
     request_time: Option<Value>,
     upstream_response_time: Option<Value>,
+    request_id: Option<Value>,
+    labels: Option<Value>,
+    traffic: Option<Value>,
+    shadowed: Option<Value>,
 }
 
 /// Parses one UDP datagram: syslog framing, then the JSON record.
@@ -164,15 +220,58 @@ pub fn parse_json(message: &str) -> Result<AccessRecord, RecordError> {
         None | Some(Value::Null) => None,
         Some(v) => upstream_seconds(&text(v).ok_or(RecordError::BadUpstreamTime)?)?,
     };
-    let variant = raw.variant.as_ref().and_then(text);
+    let variant = logged_variant(raw.variant.as_ref());
+    let requested = match raw.requested.as_ref() {
+        None => variant,
+        Some(requested) => logged_variant(Some(requested)),
+    };
     let uri = raw.uri.as_ref().and_then(text);
+    let field = |v: &Option<Value>| v.as_ref().and_then(text).unwrap_or_default().into_owned();
+    let traffic = match field(&raw.traffic).as_str() {
+        "shadow" => Traffic::Shadow,
+        _ => Traffic::Live {
+            shadowed: field(&raw.shadowed) == "1",
+        },
+    };
     Ok(AccessRecord {
         status,
-        variant: Variant::parse(variant.as_deref().unwrap_or_default()),
+        variant,
+        requested,
         route: Route::parse(uri.as_deref().unwrap_or_default()),
         request_time,
         upstream_time,
+        request_id: Some(field(&raw.request_id)).filter(|id| is_request_id(id)),
+        labels: labels(&field(&raw.labels))?,
+        traffic,
     })
+}
+
+/// Nginx's `$request_id` is 32 hex digits; accept plain tokens up to 64 characters.
+fn is_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// `X-Predicted-Labels`: comma-separated label names, each a short lower-case token. The header
+/// comes from a replica, not a client (the gateway forwards no client header of that name), but
+/// labels become metric labels, so their shape and number are bounded anyway.
+fn labels(raw: &str) -> Result<Vec<String>, RecordError> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw == "-" {
+        return Ok(Vec::new());
+    }
+    let labels: Vec<String> = raw.split(',').map(|l| l.trim().to_owned()).collect();
+    let valid = |l: &String| {
+        (1..=32).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    };
+    if labels.len() > MAX_LABELS || !labels.iter().all(valid) {
+        return Err(RecordError::BadLabels);
+    }
+    Ok(labels)
+}
+
+/// A variant field; a missing or non-text value is no variant, like Nginx's `-` or `none`.
+fn logged_variant(value: Option<&Value>) -> Variant {
+    Variant::parse(value.and_then(text).as_deref().unwrap_or_default())
 }
 
 /// A JSON string or number as text; anything else (object, array, bool) is not a log value.
@@ -211,7 +310,7 @@ fn upstream_seconds(raw: &str) -> Result<Option<f64>, RecordError> {
 mod tests {
     use super::*;
 
-    const LINE: &str = r#"<190>Nov 26 03:00:00 gateway nginx: {"status":"200","variant":"v1","uri":"/predict","request_time":"0.004","upstream_response_time":"0.003","upstream_status":"200","bytes_sent":"312"}"#;
+    const LINE: &str = r#"<190>Nov 26 03:00:00 gateway nginx: {"status":"200","variant":"v1","requested":"v2","uri":"/predict","request_time":"0.004","upstream_response_time":"0.003","upstream_status":"200","bytes_sent":"312"}"#;
 
     #[test]
     fn a_complete_nginx_line_parses() {
@@ -221,11 +320,50 @@ mod tests {
             AccessRecord {
                 status: 200,
                 variant: Variant::V1,
+                requested: Variant::V2,
                 route: Route::Predict,
                 request_time: 0.004,
                 upstream_time: Some(0.003),
+                request_id: None,
+                labels: Vec::new(),
+                traffic: Traffic::Live { shadowed: false },
             }
         );
+    }
+
+    #[test]
+    fn request_id_labels_and_traffic_are_read() {
+        let live = parse_json(
+            r#"{"status":"200","request_time":"0","request_id":"0123abcd","labels":"joy,worry","shadowed":"1"}"#,
+        )
+        .expect("valid");
+        assert_eq!(live.request_id.as_deref(), Some("0123abcd"));
+        assert_eq!(live.labels, ["joy", "worry"]);
+        assert_eq!(live.traffic, Traffic::Live { shadowed: true });
+        let shadow = parse_json(
+            r#"{"status":"200","request_time":"0","request_id":"0123abcd","labels":"joy","traffic":"shadow"}"#,
+        )
+        .expect("valid");
+        assert_eq!(shadow.traffic, Traffic::Shadow);
+        let odd_id =
+            parse_json(r#"{"status":"200","request_time":"0","request_id":"a b"}"#).expect("valid");
+        assert_eq!(odd_id.request_id, None);
+        for bad in [
+            "Joy",
+            "joy,,worry",
+            "joy;drop",
+            &"a,".repeat(MAX_LABELS + 1),
+        ] {
+            let json = format!(r#"{{"status":"200","request_time":"0","labels":"{bad}"}}"#);
+            assert!(
+                matches!(parse_json(&json), Err(RecordError::BadLabels)),
+                "{bad:?}"
+            );
+        }
+        for none in ["", "-"] {
+            let json = format!(r#"{{"status":"200","request_time":"0","labels":"{none}"}}"#);
+            assert!(parse_json(&json).expect("valid").labels.is_empty());
+        }
     }
 
     #[test]
@@ -278,6 +416,7 @@ mod tests {
         assert_eq!(Route::parse("/predict/"), Route::Predict);
         assert_eq!(Route::parse("/predict//"), Route::Other);
         assert_eq!(Route::parse("/health/ready"), Route::Health);
+        assert_eq!(Route::parse("/feedback"), Route::Feedback);
         assert_eq!(Route::parse("/health/../etc/passwd"), Route::Other);
         assert_eq!(Route::parse("/"), Route::Other);
         assert_eq!(Route::parse(""), Route::Other);
@@ -287,7 +426,74 @@ mod tests {
     #[test]
     fn missing_fields_default_to_none_and_other() {
         let r = parse_json(r#"{"status":"301","request_time":"0"}"#).expect("valid");
-        assert_eq!((r.variant, r.route), (Variant::None, Route::Other));
+        assert_eq!(
+            (r.variant, r.requested, r.route),
+            (Variant::None, Variant::None, Route::Other)
+        );
+    }
+
+    #[test]
+    fn requested_is_bounded_and_defaults_to_the_answering_variant() {
+        let requested = |fields: &str| {
+            let json = format!(r#"{{"status":"200","request_time":"0",{fields}}}"#);
+            let r = parse_json(&json).expect("valid");
+            (r.requested, r.variant)
+        };
+        // Logs from before the field existed: routed where it was answered.
+        assert_eq!(requested(r#""variant":"v2""#), (Variant::V2, Variant::V2));
+        assert_eq!(
+            requested(r#""variant":"v2","requested":null"#),
+            (Variant::V2, Variant::V2)
+        );
+        assert_eq!(
+            requested(r#""variant":"v1","requested":"v2""#),
+            (Variant::V2, Variant::V1)
+        );
+        // Nginx answered itself (rate limit) after routing.
+        assert_eq!(
+            requested(r#""variant":"none","requested":"v1""#),
+            (Variant::V1, Variant::None)
+        );
+        // A rejected experiment header, anything unknown or malformed: no variant.
+        for raw in [
+            r#""invalid""#,
+            r#""none""#,
+            r#""-""#,
+            r#""v3""#,
+            r#""""#,
+            "[1]",
+        ] {
+            assert_eq!(
+                requested(&format!(r#""variant":"v1","requested":{raw}"#)),
+                (Variant::None, Variant::V1),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_two_real_variants_that_differ_are_a_mismatch() {
+        let record = |requested, variant| AccessRecord {
+            status: 200,
+            variant,
+            requested,
+            route: Route::Predict,
+            request_time: 0.0,
+            upstream_time: None,
+            request_id: None,
+            labels: Vec::new(),
+            traffic: Traffic::Live { shadowed: false },
+        };
+        use Variant::{None as N, V1, V2};
+        assert_eq!(record(V1, V2).variant_mismatch(), Some((V1, V2)));
+        assert_eq!(record(V2, V1).variant_mismatch(), Some((V2, V1)));
+        for (requested, answered) in [(V1, V1), (V2, V2), (V1, N), (N, V2), (N, N)] {
+            assert_eq!(
+                record(requested, answered).variant_mismatch(),
+                None,
+                "{requested:?} -> {answered:?}"
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use thiserror::Error;
 pub struct AppState {
     /// Renders the registry.
     pub handle: PrometheusHandle,
-    /// True while the UDP receiver runs; readiness follows it.
+    /// True while the syslog receiver runs; readiness follows it.
     pub receiving: Arc<AtomicBool>,
 }
 
@@ -27,7 +27,7 @@ pub enum HttpError {
     /// No such route.
     #[error("no such route")]
     NotFound,
-    /// The UDP receiver is not running (starting or shutting down).
+    /// The syslog receiver is not running (starting or shutting down).
     #[error("the syslog receiver is not running")]
     NotReady,
 }

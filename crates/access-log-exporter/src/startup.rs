@@ -4,25 +4,23 @@
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, SyslogAddr, SYSLOG_ADDR_VAR};
 use crate::gateway_metrics::Metrics;
+use crate::input::SyslogSocket;
 use crate::record;
 use crate::routes::{self, AppState};
 
 /// Largest UDP payload; Nginx caps a syslog message well below this.
 const DATAGRAM_MAX: usize = 65_536;
-/// Requested kernel receive buffer. The default (about 200 KiB) overflowed under a 23k req/s
-/// burst (`monitoring/loopback/run.sh --load`: 120 of 40,000 lines lost, UDP RcvbufErrors);
-/// the kernel caps the request at `net.core.rmem_max`, and the effective size is logged.
-const RECV_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 /// Datagrams handled per wake-up before yielding to the scheduler.
 const DRAIN_BATCH: usize = 1024;
 /// How often buffered histogram samples are folded in between scrapes, bounding memory.
@@ -36,8 +34,30 @@ pub enum StartupError {
     Bind {
         /// Which listener.
         what: &'static str,
-        /// Where.
-        addr: SocketAddr,
+        /// Where (an `IP:port` or `unix:/path`).
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The unix socket path is taken by something that is not a socket; it is left untouched.
+    #[error("refusing to replace {}: it exists and is not a socket (check {SYSLOG_ADDR_VAR})", .path.display())]
+    NotASocket {
+        /// The configured path.
+        path: PathBuf,
+    },
+    /// Another process still receives on the unix socket path.
+    #[error("{} is in use by another receiver (check {SYSLOG_ADDR_VAR})", .path.display())]
+    SocketInUse {
+        /// The configured path.
+        path: PathBuf,
+    },
+    /// Preparing the unix socket's file failed.
+    #[error("cannot {action} {}: {source}", .path.display())]
+    SocketFile {
+        /// What was being done.
+        action: &'static str,
+        /// The configured path.
+        path: PathBuf,
         /// The OS error.
         source: std::io::Error,
     },
@@ -48,40 +68,34 @@ pub enum StartupError {
 
 /// A bound, not yet running exporter.
 pub struct Application {
-    udp: UdpSocket,
+    syslog: SyslogSocket,
     listener: TcpListener,
     metrics: Arc<Metrics>,
     shutdown_timeout: Duration,
 }
 
 impl Application {
-    /// Binds the UDP and HTTP sockets.
+    /// Binds the syslog and HTTP sockets.
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
-        let udp = bind_udp(config.syslog_addr).map_err(|source| StartupError::Bind {
-            what: "syslog UDP",
-            addr: config.syslog_addr,
-            source,
-        })?;
+        let syslog = SyslogSocket::bind(&config.syslog_addr)?;
         let listener = TcpListener::bind(config.metrics_addr)
             .await
             .map_err(|source| StartupError::Bind {
                 what: "metrics HTTP",
-                addr: config.metrics_addr,
+                addr: config.metrics_addr.to_string(),
                 source,
             })?;
         Ok(Self {
-            udp,
+            syslog,
             listener,
             metrics: Arc::new(Metrics::new()),
             shutdown_timeout: config.shutdown_timeout,
         })
     }
 
-    /// The bound UDP address (the real port when configured with port 0).
-    pub fn syslog_addr(&self) -> SocketAddr {
-        self.udp
-            .local_addr()
-            .expect("a bound UDP socket has an address")
+    /// The bound syslog address (for UDP, the real port when configured with port 0).
+    pub fn syslog_addr(&self) -> SyslogAddr {
+        self.syslog.local_addr()
     }
 
     /// The bound HTTP address.
@@ -106,13 +120,17 @@ impl Application {
 
         let receiving = Arc::new(AtomicBool::new(true));
         let receiver = tokio::spawn(receive(
-            self.udp,
+            self.syslog,
             Arc::clone(&self.metrics),
             Arc::clone(&receiving),
             stop_rx.clone(),
         ));
         let handle = self.metrics.handle();
-        let upkeep = tokio::spawn(upkeep(handle.clone(), stop_rx.clone()));
+        let upkeep = tokio::spawn(upkeep(
+            handle.clone(),
+            Arc::clone(&self.metrics),
+            stop_rx.clone(),
+        ));
 
         let app = routes::router(AppState { handle, receiving });
         let mut server_stop = stop_rx.clone();
@@ -145,23 +163,6 @@ impl Application {
     }
 }
 
-/// Binds the syslog socket with a large receive buffer, so a burst of log lines waits in the
-/// kernel instead of being dropped while the receiver is descheduled.
-fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if let Err(error) = socket.set_recv_buffer_size(RECV_BUFFER_BYTES) {
-        tracing::warn!(%error, "cannot enlarge the UDP receive buffer");
-    }
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    tracing::info!(
-        recv_buffer_bytes = socket.recv_buffer_size().unwrap_or(0),
-        "syslog socket bound"
-    );
-    UdpSocket::from_std(socket.into())
-}
-
 /// Completes once the stop flag is set. Returns `()` so no watch guard lives across an await.
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
@@ -176,10 +177,11 @@ fn flatten(
     }
 }
 
-/// Receives datagrams until stopped. A datagram is one log line; bad ones are counted and logged
-/// at debug level only, because a flood of garbage must not become a flood of logs.
+/// Receives datagrams until stopped, then drops the socket (removing a unix socket's file). A
+/// datagram is one log line; bad ones are counted and logged at debug level only, because a flood
+/// of garbage must not become a flood of logs.
 async fn receive(
-    socket: UdpSocket,
+    socket: SyslogSocket,
     metrics: Arc<Metrics>,
     receiving: Arc<AtomicBool>,
     mut stop: watch::Receiver<bool>,
@@ -189,7 +191,7 @@ async fn receive(
         tokio::select! {
             ready = socket.readable() => {
                 if let Err(error) = ready {
-                    tracing::warn!(%error, "UDP socket failed");
+                    tracing::warn!(%error, "syslog socket failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -208,7 +210,7 @@ async fn receive(
                         Err(error) => {
                             // Transient (e.g. ICMP-reported) errors; pause so a persistent one
                             // cannot spin.
-                            tracing::warn!(%error, "UDP receive failed");
+                            tracing::warn!(%error, "syslog receive failed");
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             break;
                         }
@@ -220,16 +222,23 @@ async fn receive(
         }
     }
     receiving.store(false, Ordering::Release);
+    drop(socket);
 }
 
+/// Periodic housekeeping: the recorder's histogram upkeep, and expiry of shadow lines whose
+/// partner never came (so they are counted even when traffic stops).
 async fn upkeep(
     handle: metrics_exporter_prometheus::PrometheusHandle,
+    metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
     loop {
         tokio::select! {
-            _ = tick.tick() => handle.run_upkeep(),
+            _ = tick.tick() => {
+                handle.run_upkeep();
+                metrics.expire_shadow();
+            }
             _ = stopped(&mut stop) => break,
         }
     }

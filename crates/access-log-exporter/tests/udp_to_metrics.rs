@@ -1,125 +1,63 @@
 //! End to end through the real sockets: syslog datagrams in over UDP on port 0, Prometheus text
 //! out over HTTP, exactly as Nginx and Prometheus talk to the exporter.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use access_log_exporter::config::Config;
+use access_log_exporter::config::SyslogAddr;
 use access_log_exporter::healthcheck::{self, http_get};
-use access_log_exporter::startup::Application;
+use common::{line, metrics_after, spawn_app, value, TestApp};
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-struct TestApp {
-    syslog: SocketAddr,
-    metrics: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), access_log_exporter::startup::StartupError>>,
-}
-
-async fn spawn_app() -> TestApp {
-    let config = Config {
-        syslog_addr: "127.0.0.1:0".parse().expect("addr"),
-        metrics_addr: "127.0.0.1:0".parse().expect("addr"),
-        shutdown_timeout: Duration::from_secs(2),
+async fn spawn_udp_app() -> (TestApp, SocketAddr) {
+    let app = spawn_app(SyslogAddr::Udp("127.0.0.1:0".parse().expect("addr"))).await;
+    let SyslogAddr::Udp(syslog) = app.syslog else {
+        panic!("bound a UDP address, got {}", app.syslog);
     };
-    let app = Application::build(&config).await.expect("binds on port 0");
-    let (syslog, metrics) = (app.syslog_addr(), app.metrics_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        syslog,
-        metrics,
-        stop,
-        task,
-    }
-}
-
-fn line(status: u16, variant: &str, uri: &str, request_time: &str, upstream: &str) -> String {
-    format!(
-        r#"<190>Nov 26 03:00:00 gateway nginx: {{"status":"{status}","variant":"{variant}","uri":"{uri}","request_time":"{request_time}","upstream_response_time":"{upstream}","upstream_status":"200","bytes_sent":"100"}}"#
-    )
-}
-
-/// Parses the exposition format into `(name, labels) -> value`.
-fn samples(text: &str) -> BTreeMap<(String, BTreeMap<String, String>), f64> {
-    let mut out = BTreeMap::new();
-    for row in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let (series, value) = row.rsplit_once(' ').expect("sample has a value");
-        let (name, labels) = match series.split_once('{') {
-            Some((name, rest)) => (name, rest.trim_end_matches('}')),
-            None => (series, ""),
-        };
-        let labels = labels
-            .split(',')
-            .filter(|l| !l.is_empty())
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').expect("label pair");
-                (k.to_owned(), v.trim_matches('"').to_owned())
-            })
-            .collect();
-        out.insert(
-            (name.to_owned(), labels),
-            value.parse().expect("numeric value"),
-        );
-    }
-    out
-}
-
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let want = labels
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    samples(text).get(&(name.to_owned(), want)).copied()
-}
-
-/// UDP is asynchronous: poll `/metrics` until `parsed + rejected` reaches `expected` (bounded).
-async fn metrics_after(addr: SocketAddr, expected: f64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (status, body) = http_get(addr, "/metrics").await.expect("GET /metrics");
-        assert_eq!(status, 200);
-        let seen = value(&body, "gateway_log_lines_total", &[("result", "parsed")]).unwrap_or(0.0)
-            + value(&body, "gateway_log_lines_total", &[("result", "rejected")]).unwrap_or(0.0);
-        if seen >= expected || Instant::now() > deadline {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    (app, syslog)
 }
 
 #[tokio::test]
 async fn datagrams_become_labelled_counters_and_histograms() {
     // Arrange
-    let app = spawn_app().await;
+    let (app, syslog) = spawn_udp_app().await;
     let client = UdpSocket::bind("127.0.0.1:0").await.expect("client socket");
     let datagrams = [
-        line(200, "v1", "/predict", "0.004", "0.003"),
-        line(200, "v1", "/predict", "0.004", "0.002, 0.001"),
-        line(200, "v1", "/predict", "0.030", "0.020"),
-        line(429, "v2", "/predict", "0.000", "-"),
-        line(404, "", "/wp-admin/../../etc/passwd", "0.000", "-"),
+        line(200, "v1", Some("v1"), "/predict", "0.004", "0.003"),
+        line(200, "v1", Some("v1"), "/predict", "0.004", "0.002, 0.001"),
+        // Routed to v2, answered by a v1 replica: counted under v1, and as a mismatch.
+        line(200, "v1", Some("v2"), "/predict", "0.030", "0.020"),
+        // Rate-limited by Nginx itself after routing: no answering variant, no mismatch.
+        line(429, "none", Some("v2"), "/predict", "0.000", "-"),
+        // A log line from before `requested` existed.
+        line(429, "v2", None, "/predict", "0.000", "-"),
+        line(
+            404,
+            "",
+            Some("none"),
+            "/wp-admin/../../etc/passwd",
+            "0.000",
+            "-",
+        ),
         "not syslog at all".to_owned(),
         // Near the largest UDP payload: garbage (rejected) and a valid line with a huge URI.
         "x".repeat(60_000),
-        line(404, "v1", &format!("/{}", "a".repeat(8_000)), "0.001", "-"),
-        line(200, "v1", "/predict", "0.004", "0.003")[..60].to_owned(),
+        line(
+            404,
+            "v1",
+            Some("invalid"),
+            &format!("/{}", "a".repeat(8_000)),
+            "0.001",
+            "-",
+        ),
+        line(200, "v1", Some("v1"), "/predict", "0.004", "0.003")[..60].to_owned(),
     ];
 
     // Act
     for d in &datagrams {
-        client
-            .send_to(d.as_bytes(), app.syslog)
-            .await
-            .expect("send");
+        client.send_to(d.as_bytes(), syslog).await.expect("send");
     }
     let body = metrics_after(app.metrics, datagrams.len() as f64).await;
 
@@ -127,7 +65,7 @@ async fn datagrams_become_labelled_counters_and_histograms() {
     let v = |name, labels: &[(&str, &str)]| value(&body, name, labels);
     assert_eq!(
         v("gateway_log_lines_total", &[("result", "parsed")]),
-        Some(6.0),
+        Some(7.0),
         "{body}"
     );
     assert_eq!(
@@ -153,9 +91,31 @@ async fn datagrams_become_labelled_counters_and_histograms() {
     assert_eq!(
         v(
             requests,
+            &[
+                ("variant", "none"),
+                ("route", "/predict"),
+                ("status", "429")
+            ]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        v(
+            requests,
             &[("variant", "none"), ("route", "other"), ("status", "404")]
         ),
         Some(1.0)
+    );
+    let mismatch = "gateway_variant_mismatch_total";
+    assert_eq!(
+        v(mismatch, &[("requested", "v2"), ("answered", "v1")]),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        v(mismatch, &[("requested", "v1"), ("answered", "v2")]),
+        Some(0.0),
+        "{body}"
     );
     assert_eq!(
         v(
@@ -203,8 +163,8 @@ async fn datagrams_become_labelled_counters_and_histograms() {
 }
 
 #[tokio::test]
-async fn rejected_counter_exists_before_any_line() {
-    let app = spawn_app().await;
+async fn rejected_and_mismatch_counters_exist_before_any_line() {
+    let (app, _) = spawn_udp_app().await;
     let (_, body) = http_get(app.metrics, "/metrics")
         .await
         .expect("GET /metrics");
@@ -218,12 +178,23 @@ async fn rejected_counter_exists_before_any_line() {
         Some(0.0),
         "{body}"
     );
+    for (requested, answered) in [("v1", "v2"), ("v2", "v1")] {
+        assert_eq!(
+            value(
+                &body,
+                "gateway_variant_mismatch_total",
+                &[("requested", requested), ("answered", answered)]
+            ),
+            Some(0.0),
+            "{body}"
+        );
+    }
     let _ = app.stop.send(());
 }
 
 #[tokio::test]
 async fn health_unknown_routes_and_graceful_stop() {
-    let app = spawn_app().await;
+    let (app, _) = spawn_udp_app().await;
     assert!(healthcheck::check(app.metrics).await, "ready while running");
     let (status, body) = http_get(app.metrics, "/health/ready").await.expect("GET");
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ready"}"#));

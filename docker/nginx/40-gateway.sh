@@ -17,10 +17,13 @@
 #     use `nobody`.
 # (3) render-params.sh writes the deployment parameters (upstreams, rate,
 #     ports, secret paths) from the container's environment, so compose
-#     changes them with environment variables and no file edits.
+#     changes them with environment variables and no file edits; its
+#     defaults are the only ones.
+# (4) GATEWAY_PARAMS_DIR renders into another folder: scripts/reload-gateway.sh
+#     checks new parameters in a scratch tree before it touches the live one.
 set -eu
 
-params=/etc/nginx/params
+params=${GATEWAY_PARAMS_DIR:-/etc/nginx/params}
 secrets=/run/secrets
 
 worker_user=$(nginx -V 2>&1 | sed -n 's/.*--user=\([^ ]*\).*/\1/p')
@@ -31,4 +34,5 @@ install -m 0400 -o "$worker_user" "$secrets/htpasswd" "$params/htpasswd"
 TLS_CERT="$secrets/tls.crt" TLS_KEY="$secrets/tls.key" HTPASSWD="$params/htpasswd" \
     /etc/nginx/gateway/render-params.sh "$params"
 
-echo "40-gateway.sh: params rendered in $params (rate ${RATE_LIMIT_RPS:-10} r/s, burst ${RATE_LIMIT_BURST:-20}, https port ${HTTPS_PORT:-443}); htpasswd copy owned by $worker_user"
+echo "40-gateway.sh: params rendered in $params; htpasswd copy owned by $worker_user; limits:"
+grep -h '^limit_' "$params/rate-limit.conf" | sed 's/^/  /'

@@ -3,7 +3,7 @@
 # file of the build context) on the debootstrapped Debian base. Same user,
 # entrypoint and ports as the official-path image (docker/emotion-api.Dockerfile).
 # No model or secret is baked in: compose mounts them at run time.
-ARG BASE=emotion-gateway/offline-base:trixie
+ARG BASE=emotion-gateway/offline-base:forky
 FROM ${BASE}
 COPY emotion-api /usr/local/bin/emotion-api
 USER 65532:65532

@@ -85,6 +85,11 @@ text = open(src).read()
 text, n = re.subn(r"    dns_sd_configs:\n      - names: \[\"api-v1\"\]\n(        .*\n)+",
                   '    static_configs:\n      - targets: ["127.0.0.21:27100", "127.0.0.22:27100", "127.0.0.23:27100"]\n', text)
 assert n == 1, "api-v1 dns_sd_configs block not found"
+# No Alertmanager here: its alerting block and the two jobs of the alerting path go.
+text, n = re.subn(r"\nalerting:\n(  .*\n)+", "\n", text)
+assert n == 1, "alerting block not found"
+text, n = re.subn(r"\n(  #.*\n)*  - job_name: (alertmanager|alert-receiver)\n(    .*\n|      .*\n)+", "\n", text)
+assert n == 2, "alertmanager and alert-receiver jobs not found"
 for old, new in [('"localhost:9090"', '"127.0.0.1:27090"'), ('"nginx-exporter:9113"', '"127.0.0.1:27113"'),
                  ('"access-log-exporter:9114"', '"127.0.0.1:27114"'), ('"api-v2:9100"', '"127.0.0.24:27100"'),
                  ("  - rules/*.yml", f"  - {rules}/*.yml")]:

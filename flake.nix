@@ -33,7 +33,7 @@
     in
     {
       packages = eachSystem (b: {
-        inherit (b.rust) emotion-train emotion-api access-log-exporter model;
+        inherit (b.rust) emotion-train emotion-api access-log-exporter alert-receiver model model-challenger;
         inherit (b) start;
         default = b.rust.emotion-api;
       } // b.images.packages);
@@ -54,7 +54,7 @@
       nixosModules = {
         emotion-api = import ./nix/modules/emotion-api.nix { inherit self; };
         gateway = import ./nix/modules/gateway.nix { inherit self; root = ./.; };
-        monitoring = import ./nix/modules/monitoring.nix { root = ./.; };
+        monitoring = import ./nix/modules/monitoring.nix { inherit self; root = ./.; };
         default = {
           imports = with self.nixosModules; [ emotion-api gateway monitoring ];
         };

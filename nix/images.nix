@@ -25,9 +25,11 @@ let
   refs = {
     API_IMAGE = "emotion-gateway/emotion-api:local";
     ACCESS_LOG_EXPORTER_IMAGE = "emotion-gateway/access-log-exporter:local";
+    ALERT_RECEIVER_IMAGE = "emotion-gateway/alert-receiver:local";
     NGINX_IMAGE = "emotion-gateway/nix-nginx:${pkgs.nginx.version}";
     NGINX_EXPORTER_IMAGE = "emotion-gateway/nix-nginx-exporter:${pkgs.prometheus-nginx-exporter.version}";
     PROMETHEUS_IMAGE = "emotion-gateway/nix-prometheus:${pkgs.prometheus.version}";
+    ALERTMANAGER_IMAGE = "emotion-gateway/nix-alertmanager:${pkgs.prometheus-alertmanager.version}";
     GRAFANA_IMAGE = "emotion-gateway/nix-grafana:${pkgs.grafana.version}";
   };
   nameTag = ref: {
@@ -115,6 +117,23 @@ let
     };
   });
 
+  # The official image's paths: config in /etc/alertmanager, data in /alertmanager.
+  alertmanager = dockerTools.streamLayeredImage (nameTag refs.ALERTMANAGER_IMAGE // {
+    contents = [ pkgs.prometheus-alertmanager pkgs.busybox users ];
+    fakeRootCommands = ''
+      mkdir -p alertmanager etc/alertmanager
+      chown 65534:65534 alertmanager
+    '';
+    config = {
+      User = "65534:65534";
+      WorkingDir = "/alertmanager";
+      Entrypoint = [ "/bin/alertmanager" ];
+      Cmd = [ "--config.file=/etc/alertmanager/alertmanager.yml" "--storage.path=/alertmanager" ];
+      ExposedPorts."9093/tcp" = { };
+      Volumes."/alertmanager" = { };
+    };
+  });
+
   # The official image's paths (GF_PATHS_*), so compose's provisioning mounts apply.
   grafana = dockerTools.streamLayeredImage (nameTag refs.GRAFANA_IMAGE // {
     contents = [ pkgs.grafana pkgs.busybox users ];
@@ -151,18 +170,22 @@ rec {
       '';
     };
     ACCESS_LOG_EXPORTER_IMAGE = serviceImage { ref = refs.ACCESS_LOG_EXPORTER_IMAGE; package = rust.access-log-exporter; ports = [ "5514/udp" "9114/tcp" ]; };
+    ALERT_RECEIVER_IMAGE = serviceImage { ref = refs.ALERT_RECEIVER_IMAGE; package = rust.alert-receiver; ports = [ "9095/tcp" ]; };
     NGINX_IMAGE = gateway;
     NGINX_EXPORTER_IMAGE = nginxExporter;
     PROMETHEUS_IMAGE = prometheus;
+    ALERTMANAGER_IMAGE = alertmanager;
     GRAFANA_IMAGE = grafana;
   };
   # As flake packages: `nix build .#gateway-image && ./result | docker load`.
   packages = {
     api-image = byVariable.API_IMAGE;
     access-log-exporter-image = byVariable.ACCESS_LOG_EXPORTER_IMAGE;
+    alert-receiver-image = byVariable.ALERT_RECEIVER_IMAGE;
     gateway-image = byVariable.NGINX_IMAGE;
     nginx-exporter-image = byVariable.NGINX_EXPORTER_IMAGE;
     prometheus-image = byVariable.PROMETHEUS_IMAGE;
+    alertmanager-image = byVariable.ALERTMANAGER_IMAGE;
     grafana-image = byVariable.GRAFANA_IMAGE;
   };
 }

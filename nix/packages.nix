@@ -29,7 +29,8 @@ let
   # Tests also read the training data (data/ is never part of a binary).
   testSrc = lib.fileset.toSource {
     inherit root;
-    fileset = lib.fileset.unions (cargoFiles ++ [ (root + "/data") ]);
+    # json-errors.conf: emotion-api checks that nginx uses its error vocabulary.
+    fileset = lib.fileset.unions (cargoFiles ++ [ (root + "/data") (root + "/nginx/conf/json-errors.conf") ]);
   };
 
   commonArgs = {
@@ -58,8 +59,18 @@ let
   emotion-train = binary {
     pname = "emotion-train";
     crate = "emotion-model";
-    description = "Trains the Naive Bayes emotion classifier from a CSV of labelled texts";
+    description = "Trains the emotion classifier (logistic regression or naive Bayes) from a CSV of labelled texts";
   };
+
+  # One trained artifact; `flags` are emotion-train's model options (scripts/train.sh).
+  trainModel = name: flags: pkgs.runCommand name
+    {
+      nativeBuildInputs = [ emotion-train ];
+      data = root + "/data/tweet_emotions.csv";
+    } ''
+    emotion-train --data "$data" --out "$out" ${lib.escapeShellArgs flags}
+    test -s "$out/emotion-model.bin"
+  '';
 in
 {
   inherit craneLib commonArgs cargoArtifacts src testSrc emotion-train;
@@ -76,13 +87,15 @@ in
     description = "Turns Nginx's syslog access log into per-variant Prometheus metrics";
   };
 
-  # The trained artifact: $out/emotion-model.bin, MODEL_CARD.md and metrics.json.
-  model = pkgs.runCommand "emotion-model"
-    {
-      nativeBuildInputs = [ emotion-train ];
-      data = root + "/data/tweet_emotions.csv";
-    } ''
-    emotion-train --data "$data" --out "$out"
-    test -s "$out/emotion-model.bin"
-  '';
+  alert-receiver = binary {
+    pname = "alert-receiver";
+    crate = "alert-receiver";
+    description = "Alertmanager webhook receiver: logs each alert as a JSON line and keeps the last ones";
+  };
+
+  # The trained artifacts: $out/emotion-model.bin, MODEL_CARD.md and metrics.json. The
+  # champion is emotion-train's default; the challenger (naive Bayes, the same features) is
+  # what scripts/train.sh writes to model/challenger/, for experiments on v2.
+  model = trainModel "emotion-model" [ ];
+  model-challenger = trainModel "emotion-model-challenger" [ "--model" "nb" ];
 }

@@ -21,7 +21,7 @@ let
     runCommandLocal = name: env: script: fakePackage name // { inherit env script; };
     writeText = name: text: fakePackage name // { inherit text; };
   };
-  self.packages.x86_64-linux = lib.genAttrs [ "emotion-api" "model" "access-log-exporter" ] fakePackage;
+  self.packages.x86_64-linux = lib.genAttrs [ "emotion-api" "model" "access-log-exporter" "alert-receiver" ] fakePackage;
 
   freeform = extra: mkOption {
     type = types.submodule { freeformType = types.attrsOf types.anything; options = extra; };
@@ -81,7 +81,7 @@ let
     };
   };
 
-  monitoring = eval (import (root + "/nix/modules/monitoring.nix") { inherit root; }) {
+  monitoring = eval (import (root + "/nix/modules/monitoring.nix") { inherit self root; }) {
     services.emotion-monitoring = {
       enable = true;
       targets = {

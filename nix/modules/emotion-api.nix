@@ -8,6 +8,10 @@
 #    EMOTION_* variable through, so a new variable needs no module change.
 # 4. The service needs no state, no privileges and no files but the model: DynamicUser and
 #    the usual systemd sandbox, plus memory and task limits per instance.
+# 5. Feedback receipts need a key every instance shares (`feedbackKeyFile`). It never enters
+#    the store (asserted): systemd's LoadCredential copies it into the unit's credentials
+#    folder, readable by that unit's dynamic user only, and EMOTION_FEEDBACK_KEY_FILE points
+#    there, so the key is in no environment. Without it the instances run with feedback off.
 { self }:
 { config, lib, pkgs, ... }:
 let
@@ -43,6 +47,12 @@ let
         defaultText = lib.literalExpression ''"''${config.networking.hostName}-<name>"'';
         description = "Reported in the X-Instance response header.";
       };
+      model = mkOption {
+        type = types.nullOr types.package;
+        default = null;
+        example = lib.literalExpression "self.packages.x86_64-linux.model-challenger";
+        description = "Model directory for this instance only (an experiment's challenger on v2); null: the shared `model`.";
+      };
       settings = mkOption {
         type = types.attrsOf envValue;
         default = { };
@@ -52,18 +62,22 @@ let
     };
   };
 
-  environmentOf = inst:
+  credentialsOf = name: "/run/credentials/emotion-api-${name}.service";
+
+  environmentOf = name: inst:
     lib.mapAttrs (_: toString) ({
       EMOTION_VARIANT = inst.variant;
       EMOTION_HTTP_ADDR = "${inst.address}:${toString inst.port}";
       EMOTION_METRICS_ADDR = "${inst.address}:${toString inst.metricsPort}";
-      EMOTION_MODEL_PATH = "${cfg.model}/emotion-model.bin";
+      EMOTION_MODEL_PATH = "${if inst.model != null then inst.model else cfg.model}/emotion-model.bin";
       EMOTION_INSTANCE_ID = inst.instanceId;
       EMOTION_MAX_TEXT_CHARS = cfg.limits.maxTextChars;
       EMOTION_MAX_BATCH = cfg.limits.maxBatch;
       EMOTION_MAX_BODY_BYTES = cfg.limits.maxBodyBytes;
       EMOTION_REQUEST_TIMEOUT_MS = cfg.limits.requestTimeoutMs;
       EMOTION_TRUSTED_PROXIES = lib.concatStringsSep "," cfg.trustedProxies;
+    } // lib.optionalAttrs (cfg.feedbackKeyFile != null) {
+      EMOTION_FEEDBACK_KEY_FILE = "${credentialsOf name}/feedback-key";
     } // cfg.settings // inst.settings);
 
   ports = lib.concatMap (inst: [ inst.port inst.metricsPort ]) (lib.attrValues cfg.instances);
@@ -113,6 +127,17 @@ in
       tasksMax = mkOption { type = types.ints.positive; default = 256; description = "systemd TasksMax of each instance."; };
     };
 
+    feedbackKeyFile = mkOption {
+      type = types.nullOr (types.strMatching "/.+");
+      default = null;
+      example = "/var/lib/emotion-secrets/feedback.key";
+      description = ''
+        File outside the Nix store holding the key of the feedback receipts: at least 64 hex
+        digits (`openssl rand -hex 32`), the same for every instance of every host behind one
+        gateway. `null`: predictions carry no receipt and POST /feedback answers 501.
+      '';
+    };
+
     trustedProxies = mkOption {
       type = types.listOf types.str;
       default = [ ];
@@ -144,6 +169,10 @@ in
         assertion = lib.length ports == lib.length (lib.unique ports);
         message = "services.emotion-api.instances: every port and metricsPort must be distinct.";
       }
+      {
+        assertion = cfg.feedbackKeyFile == null || !lib.hasPrefix "${builtins.storeDir}/" cfg.feedbackKeyFile;
+        message = "services.emotion-api.feedbackKeyFile must not be in the Nix store (it is world-readable there).";
+      }
     ];
 
     networking.firewall.allowedTCPPorts = lib.mkIf cfg.openFirewall ports;
@@ -160,7 +189,7 @@ in
         partOf = [ "emotion-api.target" ];
         wantedBy = [ "emotion-api.target" ];
         after = [ "network.target" ];
-        environment = environmentOf inst;
+        environment = environmentOf name inst;
         serviceConfig = {
           ExecStart = lib.getExe cfg.package;
           # SIGHUP reloads the model without dropping a request.
@@ -173,6 +202,7 @@ in
           MemoryMax = cfg.limits.memoryMax;
           TasksMax = cfg.limits.tasksMax;
           LimitNOFILE = 65536;
+          LoadCredential = lib.optional (cfg.feedbackKeyFile != null) "feedback-key:${cfg.feedbackKeyFile}";
         } // import ./hardening.nix { inherit lib privileged; };
       })
       cfg.instances;

@@ -15,6 +15,8 @@
 #    logrotate truncates that file in place (nginx's reopen would find the same inode).
 # 5. The gateway host also runs the access-log-exporter (syslog over loopback) and the Nginx
 #    exporter (stub_status on :8081), so the monitoring host scrapes both here.
+# 6. The landing page (nginx/www, served at `/`) comes from the same store copy of nginx/ as
+#    /etc/nginx/gateway: its store path is the WEB_ROOT parameter.
 { self, root }:
 { config, lib, pkgs, ... }:
 let
@@ -33,15 +35,24 @@ let
     {
       API_V1_SERVERS = lib.concatStringsSep " " cfg.upstreams.v1;
       API_V2_SERVERS = lib.concatStringsSep " " cfg.upstreams.v2;
+      # Static addresses: no `resolve`, no resolver (compose re-resolves Docker names instead).
+      UPSTREAM_RESOLVER = "";
       UPSTREAM_MAX_FAILS = toString cfg.upstreams.maxFails;
       UPSTREAM_FAIL_TIMEOUT = cfg.upstreams.failTimeout;
       RATE_LIMIT_RPS = toString cfg.rateLimit.rps;
       RATE_LIMIT_BURST = toString cfg.rateLimit.burst;
+      OPEN_RATE_LIMIT_RPS = toString cfg.rateLimit.openRps;
+      OPEN_RATE_LIMIT_BURST = toString cfg.rateLimit.openBurst;
+      CONN_LIMIT_PER_ADDR = toString cfg.rateLimit.connPerAddress;
+      AB_V2_PERCENT = toString cfg.abV2Percent;
+      SHADOW_PERCENT = toString cfg.shadowPercent;
+      SERVER_NAME = cfg.serverName;
       HTTPS_PORT = toString cfg.httpsPort;
       ACCESS_LOG_SYSLOG = lib.optionalString exporter.enable "127.0.0.1:${toString exporter.syslogPort}";
       TLS_CERT = "${credentials}/tls.crt";
       TLS_KEY = "${credentials}/tls.key";
       HTPASSWD = "${credentials}/htpasswd";
+      WEB_ROOT = "${root + "/nginx"}/www";
     } ''
     sh ${root + "/nginx/render-params.sh"} "$out"
   '';
@@ -66,13 +77,34 @@ in
         example = [ "10.0.0.3:8004" ];
         description = "host:port of the api-v2 (debug) instances.";
       };
-      maxFails = mkOption { type = types.ints.unsigned; default = 2; description = "Passive health check: failures before a peer is skipped."; };
-      failTimeout = mkOption { type = types.str; default = "5s"; description = "Passive health check window and skip time."; };
+      maxFails = mkOption { type = types.ints.unsigned; default = 1; description = "Passive health check: failures before a peer is skipped (nginx/conf/upstreams.conf)."; };
+      failTimeout = mkOption { type = types.str; default = "3s"; description = "Passive health check window and skip time."; };
     };
 
     rateLimit = {
       rps = mkOption { type = types.ints.positive; default = 10; description = "Requests per second per client IP on /predict*."; };
       burst = mkOption { type = types.ints.unsigned; default = 20; description = "Requests above the rate served at once."; };
+      openRps = mkOption { type = types.ints.positive; default = 50; description = "Requests per second per client IP on every other route (health, OpenAPI, redirects)."; };
+      openBurst = mkOption { type = types.ints.unsigned; default = 100; description = "Burst of the open routes' limit."; };
+      connPerAddress = mkOption { type = types.ints.positive; default = 64; description = "Open connections per client IP, on every port."; };
+    };
+
+    abV2Percent = mkOption {
+      type = types.ints.between 0 100;
+      default = 0;
+      description = "Share of users without an experiment header that the sticky split sends to v2 (nginx/conf/ab-routing.conf); 0 routes them all to v1.";
+    };
+
+    shadowPercent = mkOption {
+      type = types.ints.between 0 100;
+      default = 0;
+      description = "Share of the requests v1 serves that are mirrored to v2 and compared (nginx/conf/shadow.conf); 0 mirrors nothing.";
+    };
+
+    serverName = mkOption {
+      type = types.strMatching "[0-9A-Za-z.-]+";
+      default = "localhost";
+      description = "Host name the port-80 redirect points at (never the client's Host header).";
     };
 
     httpsPort = mkOption {
@@ -142,6 +174,8 @@ in
           "htpasswd:${cfg.htpasswdFile}"
         ];
         StandardOutput = "append:/var/log/nginx/access.log";
+        # nginx.conf asks for 40000 descriptors (worker_rlimit_nofile).
+        LimitNOFILE = 40000;
       };
     };
     systemd.tmpfiles.rules = [ "d /var/log/nginx 0750 ${config.services.nginx.user} ${config.services.nginx.group} - -" ];

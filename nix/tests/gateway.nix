@@ -9,7 +9,8 @@
 #
 # 1. Secrets are made at boot, outside the store, the way an operator would provision them:
 #    a certificate for the name `gateway` (its own trust anchor, like scripts/certs.sh) and
-#    the htpasswd file from scripts/credentials.sh. The password is a test-only constant.
+#    the htpasswd file from scripts/credentials.sh. The password is a test-only constant. The
+#    API node makes the feedback receipt key its four instances share.
 # 2. The client gets a second address, so the suite's per-client rate-limit check can send
 #    from "another client" with curl --interface.
 # 3. The suite also checks that the API ports are NOT reachable from the client, and, given
@@ -57,6 +58,14 @@ pkgs.testers.runNixOSTest {
           })
           apiPorts;
         trustedProxies = [ "${nodes.gateway.networking.primaryIPAddress}/32" ];
+        feedbackKeyFile = "${secrets}/feedback.key";
+      };
+      systemd.services.api-secrets = oneshot ''
+        mkdir -p ${secrets}
+        (umask 077; openssl rand -hex 32 > ${secrets}/feedback.key)
+      '' // {
+        wantedBy = [ "emotion-api.target" ];
+        before = map (name: "emotion-api-${name}.service") (lib.attrNames apiPorts);
       };
       # Only the gateway reaches the APIs and only Prometheus their metrics, as on compose's
       # internal network.
@@ -75,6 +84,8 @@ pkgs.testers.runNixOSTest {
           # By address: `api` also resolves to IPv6 here, which would double every peer.
           upstreams.v1 = map (name: "${apiAddress}:${toString apiPorts.${name}}") v1Names;
           upstreams.v2 = [ "${apiAddress}:${toString apiPorts.v2}" ];
+          # The name the client uses; the port-80 redirect points here, never at the Host header.
+          serverName = "gateway";
           tlsCertificate = "${secrets}/tls.crt";
           tlsCertificateKey = "${secrets}/tls.key";
           htpasswdFile = "${secrets}/htpasswd";

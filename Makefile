@@ -5,16 +5,22 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 
-.PHONY: help start-project stop-project test test-static test-e2e logs status certs credentials train bench images-offline nginx-test test-host-nginx clean-mode
+.PHONY: help start-project stop-project reload-gateway experiment-report test test-static test-e2e test-browser logs status certs credentials train bench images-offline nginx-test test-host-nginx clean-mode
 
 help: ## show this help
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 start-project: ## certs + credentials if missing, model, images, start, wait healthy, print URLs
 	scripts/start-project.sh
 
 stop-project: ## stop and remove the containers (volumes are kept)
 	scripts/compose.sh down --remove-orphans
+
+reload-gateway: ## apply new gateway parameters live, e.g. AB_V2_PERCENT=30 make reload-gateway
+	scripts/reload-gateway.sh
+
+experiment-report: ## the A/B readout from Prometheus, v2 against v1 (ARGS="--window 24h --json")
+	cargo run --release -q -p experiment-report -- $(ARGS)
 
 test: ## fmt, clippy, cargo test, nginx -t, then the e2e suite on the real stack
 	scripts/test.sh
@@ -24,6 +30,9 @@ test-static: ## fmt, clippy, cargo test and nginx -t only
 
 test-e2e: ## the e2e suite only (starts the stack if it is not running)
 	E2E_ONLY=1 scripts/test.sh
+
+test-browser: ## the landing page in headless Chromium (starts the stack if it is not running)
+	scripts/on-stack.sh scripts/browser-test.sh
 
 test-resilience: ## slow suite: failover, rolling restart, rollout, reload, reconciliation, hostile input, TLS, secrets
 	tests/resilience/on-stack.sh python3 tests/resilience/run.py
@@ -46,8 +55,8 @@ certs: ## generate the self-signed TLS certificate in secrets/ if missing
 credentials: ## generate the basic-auth credentials in secrets/ if missing
 	scripts/credentials.sh secrets
 
-train: ## train the model into model/
-	cargo run --release -p emotion-model --bin emotion-train -- --data data/tweet_emotions.csv --out model/
+train: ## train the champion into model/ and the challenger into model/challenger/
+	scripts/train.sh
 
 bench: ## replica benchmark (scripts/bench/replica.sh)
 	scripts/bench/replica.sh

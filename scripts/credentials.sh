@@ -2,7 +2,9 @@
 # Creates the basic-auth credentials of /predict unless they exist:
 #   secrets/credentials.env  GATEWAY_USER / GATEWAY_PASSWORD (for humans, tests)
 #   secrets/htpasswd         what nginx reads
-# Both mode 600 in a mode 700 folder, gitignored. No default password
+# and, the same way, secrets/grafana.env (Grafana's admin) and
+# secrets/feedback.env (the key of the feedback receipts, see below).
+# All mode 600 in a mode 700 folder, gitignored. No default password
 # ships: GATEWAY_USER / GATEWAY_PASSWORD from the environment are used when
 # set, otherwise a random 24-byte password is generated.
 #
@@ -74,4 +76,19 @@ if [[ ! -s $dir/grafana.env || ${FORCE:-0} == 1 ]]; then
     chmod 600 "$dir/grafana.env.tmp"
     mv "$dir/grafana.env.tmp" "$dir/grafana.env"
     echo "credentials: wrote $dir/grafana.env (Grafana admin, mode 600)"
+fi
+
+# The key of the feedback receipts: 32 random bytes as hex, which every API
+# replica needs, so that any of them can check a receipt another one issued
+# (crates/emotion-api/src/receipt.rs). An env file, as for Grafana: the API
+# containers run as an unprivileged user that cannot read a mode-600 file of
+# the host's, and compose (without swarm) cannot change a mounted file's
+# owner; the value is then visible to `docker inspect`, that is to root and
+# the docker group only (README.md, "Feedback"). FORCE=1 rotates it, which
+# makes every receipt issued before invalid (422 invalid_receipt).
+if [[ ! -s $dir/feedback.env || ${FORCE:-0} == 1 ]]; then
+    printf 'EMOTION_FEEDBACK_KEY=%s\n' "$(openssl rand -hex 32)" >"$dir/feedback.env.tmp"
+    chmod 600 "$dir/feedback.env.tmp"
+    mv "$dir/feedback.env.tmp" "$dir/feedback.env"
+    echo "credentials: wrote $dir/feedback.env (feedback receipt key, mode 600)"
 fi

@@ -57,7 +57,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The APIs: real binaries, real model.
+# The APIs: real binaries, real model, and the receipt key of
+# secrets/feedback.env, as compose gives it, so that the suite's feedback
+# check has receipts. Exported rather than put on a command line: the APIs,
+# and the one the failover hook restarts, inherit it.
+EMOTION_FEEDBACK_KEY=$(sed -n 's/^EMOTION_FEEDBACK_KEY=//p' secrets/feedback.env)
+export EMOTION_FEEDBACK_KEY
 v1=()
 for i in 1 2 3 4; do
     variant=$([[ $i == 4 ]] && echo v2 || echo v1)
@@ -76,10 +81,14 @@ ln -s "$root/nginx" "$work/gateway"
 mkdir -m 755 "$work/params"
 worker_user=$("$nginx_bin" -V 2>&1 | sed -n 's/.*--user=\([^ ]*\).*/\1/p')
 install -m 0400 -o "${worker_user:-nobody}" secrets/htpasswd "$work/params/htpasswd"
-API_V1_SERVERS="${v1[*]}" API_V2_SERVERS="127.0.0.1:$((base + 4))" ACCESS_LOG_SYSLOG="" \
+# The landing page, copied like the htpasswd file: the checkout's folders
+# need not be readable by the worker user.
+cp -r nginx/www "$work/www" && chmod -R a+rX "$work/www"
+API_V1_SERVERS="${v1[*]}" API_V2_SERVERS="127.0.0.1:$((base + 4))" ACCESS_LOG_SYSLOG="" UPSTREAM_RESOLVER="" \
+    SERVER_NAME=127.0.0.1 \
     LISTEN_HTTP=127.0.0.1:$((base + 80)) LISTEN_HTTPS=127.0.0.1:$((base + 443)) LISTEN_STATUS=127.0.0.1:$((base + 81)) \
     HTTPS_PORT=$((base + 443)) TLS_CERT="$root/secrets/tls.crt" TLS_KEY="$root/secrets/tls.key" \
-    HTPASSWD="$work/params/htpasswd" nginx/render-params.sh "$work/params"
+    HTPASSWD="$work/params/htpasswd" WEB_ROOT="$work/www" nginx/render-params.sh "$work/params"
 
 for i in 1 2 3 4; do
     ready=0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the stack scripts (not executed). Sets:
 #   COMPOSE           the compose command: `docker compose` when the plugin
 #                     exists, else the older `docker-compose`
@@ -15,6 +16,7 @@ stack_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-emotion-gateway}
 export COMPOSE_FILE=$stack_root/compose.yaml
 
+# shellcheck disable=SC2034 # COMPOSE is for the scripts that source this file
 if docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
 elif command -v docker-compose >/dev/null 2>&1; then
@@ -27,7 +29,7 @@ fi
 official_images() {
     local f=$stack_root/compose.yaml
     # The pinned defaults, read from compose.yaml so they are written once.
-    sed -n 's/.*\${\(NGINX_IMAGE\|NGINX_EXPORTER_IMAGE\|PROMETHEUS_IMAGE\|GRAFANA_IMAGE\):-\([^}]*\)}.*/\2/p' "$f"
+    sed -n 's/.*\${\(NGINX_IMAGE\|NGINX_EXPORTER_IMAGE\|PROMETHEUS_IMAGE\|ALERTMANAGER_IMAGE\|GRAFANA_IMAGE\):-\([^}]*\)}.*/\2/p' "$f"
 }
 
 detect_mode() {
@@ -56,12 +58,14 @@ mkdir -p "$stack_root/build"
 echo "$STACK_MODE" >"$stack_root/build/stack-mode"
 
 if [[ $STACK_MODE == offline ]]; then
-    offline_tag=${OFFLINE_TAG:-${SUITE:-trixie}}
+    offline_tag=${OFFLINE_TAG:-${SUITE:-forky}}
     export NGINX_IMAGE=emotion-gateway/offline-nginx:$offline_tag
     export NGINX_EXPORTER_IMAGE=emotion-gateway/offline-nginx-exporter:$offline_tag
     export PROMETHEUS_IMAGE=emotion-gateway/offline-prometheus:$offline_tag
+    export ALERTMANAGER_IMAGE=emotion-gateway/offline-alertmanager:$offline_tag
     export API_IMAGE=emotion-gateway/offline-emotion-api:$offline_tag
     export ACCESS_LOG_EXPORTER_IMAGE=emotion-gateway/offline-access-log-exporter:$offline_tag
+    export ALERT_RECEIVER_IMAGE=emotion-gateway/offline-alert-receiver:$offline_tag
     export COMPOSE_PROFILES=${COMPOSE_PROFILES:-}
 else
     export COMPOSE_PROFILES=${COMPOSE_PROFILES:-grafana}

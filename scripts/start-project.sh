@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# `make start-project`: certificates and credentials if missing, the model
-# if missing, images (official: compose build; offline: offline-images.sh),
+# `make start-project`: certificates and credentials if missing, the models
+# if missing (scripts/train.sh), images (official: compose build; offline: offline-images.sh),
 # start, wait until healthy, then print the URLs and where the credentials
 # are. Idempotent: rerunning keeps existing secrets and model.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# Host tools first: one clear line per missing one (installed from Debian as root).
+scripts/prerequisites.sh start
 source scripts/stack-env.sh
 
 scripts/certs.sh secrets
 scripts/credentials.sh secrets
 
-if [[ ! -s model/emotion-model.bin ]]; then
-    echo "model: model/emotion-model.bin missing, training it (make train)"
-    cargo run --release -p emotion-model --bin emotion-train -- --data data/tweet_emotions.csv --out model/
+scripts/train.sh --if-missing
+# V2_MODEL: the artifact v2 serves, a path under model/ (compose.yaml).
+if [[ -n ${V2_MODEL-} ]]; then
+    case $V2_MODEL in
+        /* | *..*) echo "V2_MODEL must be a path under model/, got '$V2_MODEL'" >&2; exit 1 ;;
+    esac
+    [[ -s model/$V2_MODEL ]] || { echo "V2_MODEL: model/$V2_MODEL does not exist (make train writes model/challenger/emotion-model.bin)" >&2; exit 1; }
 fi
 
 echo "stack: $STACK_MODE images (${COMPOSE[*]})"
@@ -24,12 +30,9 @@ else
     "${COMPOSE[@]}" build
     "${COMPOSE[@]}" up -d --remove-orphans
 fi
+# No reload needed after `up`: nginx re-resolves the API names by itself
+# (nginx/conf/upstreams.conf), so recreated replicas are found within 2 s.
 scripts/wait-healthy.sh "${WAIT_TIMEOUT:-240}"
-# nginx resolves api-v1/api-v2 to addresses when it loads its configuration;
-# if this `up` recreated API containers behind a running nginx, they have new
-# addresses. A reload re-resolves them without dropping a request
-# (tests/resilience: gateway-reload).
-"${COMPOSE[@]}" exec -T nginx nginx -s reload
 
 http_port=${HTTP_PORT:-80}
 https_port=${HTTPS_PORT:-443}
@@ -40,6 +43,7 @@ Emotion gateway is up ($STACK_MODE images).
   API         https://localhost$suffix/predict   (POST, basic auth; http://localhost:$http_port redirects)
   Debug A/B   add header "X-Experiment-Group: debug"
   Prometheus  http://127.0.0.1:${PROMETHEUS_PORT:-9090}
+  Alerts      http://127.0.0.1:${ALERTMANAGER_PORT:-9093} (Alertmanager); delivered alerts: scripts/compose.sh logs alert-receiver
 MSG
 if [[ $COMPOSE_PROFILES == *grafana* ]]; then
     echo "  Grafana     http://127.0.0.1:${GRAFANA_PORT:-3000}   (admin password in secrets/grafana.env)"

@@ -1,4 +1,4 @@
-"""The gateway checks: TLS, redirect, auth, A/B routing, load balancing, rate limit, errors.
+"""The gateway checks: TLS, redirect, auth, A/B routing, load balancing, feedback, rate limit, errors.
 
 CHECKS is a list of (name, fn); fn(ctx) returns a short description of what it saw, or
 raises AssertionError with what it saw instead. ctx is run.Context. A check that cannot run
@@ -7,6 +7,7 @@ in this deployment (an optional hook was not given) raises Skip.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -106,6 +107,21 @@ def security_headers(ctx):
     return f"HSTS {hsts!r}, Server {server!r}"
 
 
+def landing_page(ctx):
+    """`/` and its two assets: served without credentials, right types, a strict CSP (nginx/www).
+    The page's behaviour in a browser is tests/browser's."""
+    seen = []
+    for path, ctype in (("/", "text/html"), ("/app.js", "text/javascript"), ("/style.css", "text/css")):
+        resp = request(ctx.base_url.rstrip("/") + path, context=ctx.target.tls_context())
+        assert resp.status == 200, f"GET {path}: {resp.short()}"
+        assert resp.header("Content-Type") == f"{ctype}; charset=utf-8", f"GET {path}: {resp.header('Content-Type')!r}"
+        csp = resp.header("Content-Security-Policy") or ""
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp, f"GET {path}: CSP {csp!r}"
+        assert "max-age=" in (resp.header("Strict-Transport-Security") or ""), f"GET {path}: no HSTS"
+        seen.append(f"{path}: 200 {ctype}")
+    return "; ".join(seen) + "; CSP default-src 'none'"
+
+
 # --- Auth and A/B ------------------------------------------------------------------------------
 
 
@@ -136,7 +152,9 @@ def predict_requires_auth(ctx):
 
 def ab_routing(ctx):
     seen = []
-    for value in (None, "Debug", "debug2", "", "DEBUG", "debug,debug", "v2"):
+    # With the default weight (AB_V2_PERCENT=0) the split sends everyone to v1 and sets no cookie;
+    # `control` forces v1 whatever the weight (the split itself: tests/resilience, ab-ramp).
+    for value in (None, "Debug", "debug2", "", "DEBUG", "v2", "control"):
         headers = {} if value is None else {"X-Experiment-Group": value}
         resp = predict(ctx.target, headers=headers)
         assert resp.status == 200, f"header {value!r}: {resp.short()}"
@@ -145,7 +163,13 @@ def ab_routing(ctx):
         assert variant == "v1", f"header {value!r}: X-Model-Variant {variant!r}, expected v1"
         assert "probabilities" not in body, f"header {value!r}: v1 body has probabilities"
         assert body.get("emotion") in LABELS, f"header {value!r}: emotion {body.get('emotion')!r}"
+        assert resp.header("Set-Cookie") is None, f"header {value!r}: Set-Cookie {resp.header('Set-Cookie')!r}"
         seen.append(f"{'none' if value is None else repr(value)}->v1")
+    # A list (the header sent twice arrives joined by ", ") names no single group: refused.
+    resp = predict(ctx.target, headers={"X-Experiment-Group": "debug,debug"})
+    code = (resp.json() or {}).get("error", {}).get("code") if resp.status == 400 else None
+    assert code == "invalid_experiment_group", f"header 'debug,debug': {resp.short()}"
+    seen.append("'debug,debug'->400 invalid_experiment_group")
     resp = predict(ctx.target, headers={"X-Experiment-Group": "debug"})
     assert resp.status == 200, f"debug: {resp.short()}"
     body = resp.json()
@@ -206,6 +230,75 @@ def failover_skips_stopped_replica(ctx):
         time.sleep(0.25)
     assert len(back) == ctx.v1_replicas, f"stopped replica did not rejoin within {ctx.rejoin_timeout}s: {dict(back)}"
     return f"stopped: {sum(codes.values())} requests all 200 over {dict(seen)}; rejoined: {len(back)} instances"
+
+
+# --- Feedback ------------------------------------------------------------------------------------
+
+
+def _feedback(ctx, receipt, label, **kwargs) -> Response:
+    body = json.dumps({"receipt": receipt, "label": label}).encode()
+    return predict(ctx.target, path="/feedback", body=body, **kwargs)
+
+
+def _code(resp: Response) -> str | None:
+    return resp.json()["error"]["code"] if is_json_error(resp) else None
+
+
+def feedback_counts_receipts_once_per_replica(ctx):
+    """A /predict answer's receipt is accepted by POST /feedback once per replica; /feedback needs
+    the credentials; a tampered receipt or an unknown label counts nothing (422)."""
+    # `control` pins both to v1, whose replica count the replay check below relies on.
+    v1 = {"X-Experiment-Group": "control"}
+    resp = predict(ctx.target, "what a lovely day", headers=v1)
+    assert resp.status == 200, f"/predict: {resp.short()}"
+    prediction = resp.json()
+    receipt = prediction.get("receipt")
+    assert isinstance(receipt, str) and receipt.count(".") == 1, \
+        f"the /predict answer has no receipt (EMOTION_FEEDBACK_KEY not set on the replicas?): {resp.short()}"
+    payload, tag = receipt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    request_id = resp.header("X-Request-Id") or ""
+    assert claims.get("request_id") == request_id and len(request_id) == 32, \
+        f"receipt request_id {claims.get('request_id')!r}, X-Request-Id {request_id!r}"
+    seen = [f"receipt signs the gateway's request id {request_id[:8]}…"]
+
+    for what, auth in (("no credentials", None), ("wrong password", ctx.target.auth_header(password="wrong-" + "x" * 8))):
+        r = _feedback(ctx, receipt, prediction["emotion"], auth=auth, headers=v1)
+        assert r.status == 401 and is_json_error(r), f"{what}: {r.short()}"
+        assert (r.header("WWW-Authenticate") or "").startswith("Basic"), f"{what}: no Basic challenge"
+    seen.append("without credentials: 401")
+
+    i = len(payload) // 2
+    tampered = f"{payload[:i]}{'B' if payload[i] == 'A' else 'A'}{payload[i + 1:]}.{tag}"
+    for what, (rec, label), code in (
+        ("tampered receipt", (tampered, prediction["emotion"]), "invalid_receipt"),
+        ("forged tag", (f"{payload}.{'A' * 43}", prediction["emotion"]), "invalid_receipt"),
+        ("unknown label", (receipt, "joy"), "invalid_label"),
+    ):
+        r = _feedback(ctx, rec, label, headers=v1)
+        assert r.status == 422 and _code(r) == code, f"{what}: {r.short()}, expected 422 {code}"
+    seen.append("tampered/forged receipt: 422 invalid_receipt; unknown label: 422 invalid_label")
+
+    r = request(ctx.base_url.rstrip("/") + "/feedback", "GET", headers={"Authorization": ctx.target.auth_header()},
+                context=ctx.target.tls_context())
+    assert r.status == 405 and (r.header("Allow") or "").upper() == "POST", f"GET /feedback: {r.short()} Allow {r.header('Allow')!r}"
+
+    r = _feedback(ctx, receipt, prediction["emotion"], headers=v1)
+    assert r.status == 200, f"the genuine receipt: {r.short()}"
+    expected = {"counted": True, "correct": True, "variant": "v1", "model_version": prediction["model_version"]}
+    assert r.json() == expected, f"the genuine receipt: {r.json()}, expected {expected}"
+    # Replicas do not share what they counted: with N of them, N more tries reach some replica a
+    # second time (409), and the receipt counts at most N times in all.
+    replays = [_feedback(ctx, receipt, prediction["emotion"], headers=v1) for _ in range(ctx.v1_replicas)]
+    statuses = Counter(x.status for x in replays)
+    assert set(statuses) <= {200, 409}, f"replays: {[x.short() for x in replays]}"
+    assert statuses[409] >= 1 and 1 + statuses[200] <= ctx.v1_replicas, \
+        f"{ctx.v1_replicas} replays: {dict(statuses)}, expected a 409 and at most {ctx.v1_replicas} counts in all"
+    assert all(_code(x) == "feedback_already_counted" for x in replays if x.status == 409), \
+        f"409 bodies: {[x.short() for x in replays if x.status == 409]}"
+    seen.append(f"genuine: 200 counted; {ctx.v1_replicas} replays: {dict(statuses)} "
+                f"(counted {1 + statuses[200]}x over {ctx.v1_replicas} replicas)")
+    return "; ".join(seen)
 
 
 # --- Rate limit ----------------------------------------------------------------------------------
@@ -322,6 +415,15 @@ def bad_input_gets_json_4xx(ctx):
                    context=ctx.target.tls_context())
     assert 400 <= resp.status < 500 and is_json_error(resp), f"GET /predict: {resp.short()}"
     seen.append(f"GET /predict: {resp.status}")
+    # A 405 names exactly the methods of its route (RFC 9110 §15.5.6), whoever answers it.
+    for method, path, allowed in (("POST", "/health/live", {"GET", "HEAD"}), ("DELETE", "/openapi.json", {"GET", "HEAD"}),
+                                  ("GET", "/predict", {"POST"}), ("PUT", "/predict/batch", {"POST"})):
+        headers = {"Authorization": ctx.target.auth_header()} if path.startswith("/predict") else {}
+        resp = request(ctx.base_url.rstrip("/") + path, method, headers=headers, context=ctx.target.tls_context())
+        got = {m.strip().upper() for m in (resp.header("Allow") or "").split(",") if m.strip()}
+        assert resp.status == 405 and is_json_error(resp), f"{method} {path}: {resp.short()}"
+        assert got == allowed, f"{method} {path}: Allow {resp.header('Allow')!r}, expected {sorted(allowed)}"
+    seen.append("405s name their route's methods in Allow")
     return "; ".join(seen)
 
 
@@ -390,9 +492,11 @@ CHECKS = [
     ("tls_fails_without_cert", tls_fails_without_cert),
     ("tls_refuses_tls11", tls_refuses_tls11),
     ("security_headers", security_headers),
+    ("landing_page", landing_page),
     ("predict_requires_auth", predict_requires_auth),
     ("ab_routing", ab_routing),
     ("load_balancing", load_balancing),
+    ("feedback_counts_receipts_once_per_replica", feedback_counts_receipts_once_per_replica),
     ("bad_input_gets_json_4xx", bad_input_gets_json_4xx),
     ("malformed_requests_get_json_400", malformed_requests_get_json_400),
     ("failover_skips_stopped_replica", failover_skips_stopped_replica),

@@ -152,6 +152,6 @@ def raw_exchange(host: str, port: int, payload: bytes, timeout: float = 5.0) -> 
         try:
             while chunk := sock.recv(65536):
                 out += chunk
-        except socket.timeout:
+        except TimeoutError:
             pass
     return out

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from checks_gateway import CHECKS as GATEWAY_CHECKS  # noqa: E402
+from checks_gateway import Skip  # noqa: E402
+from cli import add_target_arguments, credentials  # noqa: E402
 from client import Target  # noqa: E402
-from checks_gateway import CHECKS as GATEWAY_CHECKS, Skip  # noqa: E402
 
 
 @dataclass
@@ -53,26 +55,11 @@ class Context:
     rate_limit_pause: float = 3.0
 
 
-def read_env_file(path: str) -> dict[str, str]:
-    values = {}
-    for line in pathlib.Path(path).read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
-
-
 def parse_args(argv):
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--base-url", default=env("E2E_BASE_URL", "https://localhost"), help="HTTPS base URL [E2E_BASE_URL]")
+    add_target_arguments(p, "CA/certificate file to trust [E2E_CACERT]")
     p.add_argument("--http-url", default=env("E2E_HTTP_URL"), help="plain HTTP base URL for the redirect check [E2E_HTTP_URL]")
-    p.add_argument("--cacert", default=env("E2E_CACERT", "secrets/tls.crt"), help="CA/certificate file to trust [E2E_CACERT]")
-    p.add_argument("--user", default=env("E2E_USER"), help="basic-auth user [E2E_USER]")
-    p.add_argument("--password", default=env("E2E_PASSWORD"), help="basic-auth password [E2E_PASSWORD]")
-    p.add_argument("--credentials-file", default=env("E2E_CREDENTIALS_FILE"),
-                   help="KEY=VALUE file with GATEWAY_USER/GATEWAY_PASSWORD, e.g. secrets/credentials.env")
     p.add_argument("--second-client-cmd", default=env("E2E_SECOND_CLIENT_CMD"),
                    help="shell command that sends a few /predict requests from ANOTHER client address and prints "
                         "one HTTP status per line; it gets E2E_USER/E2E_PASSWORD in its environment")
@@ -100,14 +87,11 @@ def load_monitoring_checks():
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    user, password = args.user, args.password
-    if args.credentials_file:
-        creds = read_env_file(args.credentials_file)
-        user = user or creds.get("GATEWAY_USER")
-        password = password or creds.get("GATEWAY_PASSWORD")
-    if not user or not password:
+    creds = credentials(args)
+    if creds is None:
         print("error: credentials required (--user/--password or --credentials-file)", file=sys.stderr)
         return 2
+    user, password = creds
     ctx = Context(
         target=Target(args.base_url, args.cacert, user, password),
         base_url=args.base_url,

@@ -10,7 +10,9 @@ What it does, on the running compose stack of this checkout:
    frontend network) serving a small static JSON file, once without and once with basic auth, with
    the same TLS settings, access logs and worker processes as the real server: the gateway's ceiling;
 3. runs wrk (Lua script setting Authorization from the environment) from a client container's network
-   namespace against both, and against /predict (v1, and v2 by header);
+   namespace against both, and against /predict (v1, and v2 by header), and /predict v1 once more
+   with every request mirrored to v2 (SHADOW_PERCENT=100's rendering): what shadow traffic costs
+   the client;
 4. writes the figures into tests/resilience/RESULTS.md, with the command and the machine.
 
 A benchmark, not a test: it asserts only that every measured response was a 2xx (so the figures
@@ -35,6 +37,7 @@ from rlib.report import Report, write_block  # noqa: E402
 from rlib.stack import BUILD, REPO, sh  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SHADOW_CASE = "POST /predict v1, TLS + basic auth, every request mirrored to v2 (shadow 100 %)"
 BENCH_MARK = "# resilience-bench"
 
 LUA = """-- Written by tests/resilience/bench.py. No secret in here: read from the environment.
@@ -117,20 +120,21 @@ class Tuned:
         params = os.path.dirname(self.rate_path)
         raised = re.sub(r"rate=\d+r/s", "rate=1000000r/s", self.rate_orig)
         raised = re.sub(r"burst=\d+", "burst=100000", raised)
-        self._write(self.rate_path, raised)
-        self._write(f"{params}/bench-static.json", '{"label":"joy","confidence":1.0}\n')
+        Tuned._write(self.ctx, self.rate_path, raised)
+        Tuned._write(self.ctx, f"{params}/bench-static.json", '{"label":"joy","confidence":1.0}\n')
         ctx.nginx_exec("chmod", "644", f"{params}/bench-static.json")
-        self._write(self.log_path, self.log_orig + SERVER.format(mark=BENCH_MARK, params=params))
+        Tuned._write(self.ctx, self.log_path, self.log_orig + SERVER.format(mark=BENCH_MARK, params=params))
         ctx.nginx_exec("nginx", "-t")
         ctx.nginx_exec("nginx", "-s", "reload")
         return self
 
-    def _write(self, path, text):
-        sh(["docker", "exec", "-i", self.ctx.nginx.id, "sh", "-c", f"cat > {path}"], input=text)
+    @staticmethod
+    def _write(ctx, path, text):
+        sh(["docker", "exec", "-i", ctx.nginx.id, "sh", "-c", f"cat > {path}"], input=text)
 
     def __exit__(self, *exc):
-        self._write(self.rate_path, self.rate_orig)
-        self._write(self.log_path, self.log_orig)
+        Tuned._write(self.ctx, self.rate_path, self.rate_orig)
+        Tuned._write(self.ctx, self.log_path, self.log_orig)
         self.ctx.nginx_exec("nginx", "-s", "reload")
 
 
@@ -158,6 +162,8 @@ def main():
          {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body, "BENCH_GROUP": "debug"}),
         ("POST /predict v1, TLS, no auth (bench-only location, diagnosis)",
          f"https://{ctx.gateway_ip}:8443/predict-noauth", {"BENCH_METHOD": "POST", "BENCH_BODY": body}),
+        (SHADOW_CASE, f"https://{ctx.gateway_ip}/predict",
+         {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body}),
     ]
     rows = []
     os.chdir(REPO)
@@ -186,14 +192,33 @@ def wait_serving(client, url, timeout=20):
     raise RuntimeError(f"{url} not serving {timeout}s after the reload")
 
 
+def shadow(ctx, on):
+    """Mirror every /predict to v2 (what render-params.sh writes for SHADOW_PERCENT=100), or stop.
+    Only the two shadow parameters change, so the raised rate limit stays."""
+    mirror = nginxconf.params_file(ctx, "shadow-mirror.conf")
+    split = nginxconf.params_file(ctx, "ab-split.conf")
+    text = ctx.nginx_exec("cat", split).stdout
+    sample = re.sub(r"(split_clients \"\$request_id\" \$shadow_sample \{)[^}]*\}",
+                    r"\1\n    *    1;\n}" if on else r"\1\n    *    0;\n}", text)
+    Tuned._write(ctx, split, sample)
+    Tuned._write(ctx, mirror, "mirror /_shadow;\n" if on else "")
+    ctx.nginx_exec("nginx", "-t")
+    ctx.nginx_exec("nginx", "-s", "reload")
+    time.sleep(2)
+
+
 def run_cases(a, ctx, lua, cases, rows, rep):
     with clients.ClientPool(ctx.network, 1, "bench") as pool, Tuned(ctx):
         wait_serving(pool[0], cases[0][1])
         for name, url, env in cases:
+            if name == SHADOW_CASE:
+                shadow(ctx, on=True)
             cmd = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.duration}s", "--latency",
                    "-s", str(lua), url]
             p = subprocess.run(pool[0].nsenter(cmd), capture_output=True, text=True,
                                env={**os.environ, **env}, timeout=a.duration + 60)
+            if name == SHADOW_CASE:
+                shadow(ctx, on=False)
             r = parse_wrk(p.stdout)
             if not r["requests"]:
                 rep.info(f"wrk said: {(p.stdout + p.stderr).strip()[-300:]}")
@@ -206,7 +231,7 @@ def run_cases(a, ctx, lua, cases, rows, rep):
 
 def write_results(a, rows, ratio, ctx):
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"## Gateway throughput ({now})", "",
         f"Command: `python3 tests/resilience/bench.py --duration {a.duration} --connections {a.connections} "
@@ -222,7 +247,9 @@ def write_results(a, rows, ratio, ctx):
     lines += ["", f"/predict (v1) reaches **{ratio:.0%}** of the static-with-auth ceiling (target: at least 50%) "
               f"and {rows[2][1]['rps'] / tls_only:.0%} of the TLS-only static ceiling." if tls_only else "", ""]
     block = "\n".join(lines)
-    write_block(RESULTS, "bench", block)
+    # The default run (32 connections) is the recorded figure; other connection counts get a
+    # block of their own instead of replacing it.
+    write_block(RESULTS, "bench" if a.connections == 32 else f"bench-c{a.connections}", block)
     print(block)
 
 

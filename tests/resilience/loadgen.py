@@ -99,7 +99,10 @@ class Load:
             # Self-signed gateway certificate: TLS is exercised, identity is checked elsewhere.
             self.ctx.check_hostname = False
             self.ctx.verify_mode = ssl.CERT_NONE
-        self.headers = {"Content-Type": "application/json", "Host": args.sni or args.host}
+        # The label in the User-Agent lets a test pick its own requests out of the access log:
+        # the next client container can reuse an address while the last one's lines are logged.
+        self.headers = {"Content-Type": "application/json", "Host": args.sni or args.host,
+                        "User-Agent": f"resilience-loadgen ({args.label})"}
         cred = os.environ.get(args.auth_env, "") if args.auth_env else ""
         if cred:
             self.headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()

@@ -2,7 +2,7 @@
 """Resilience suite: prove the running compose stack holds under failure, hostile input and load.
 
 Usage:
-  python3 tests/resilience/run.py                 every test (about 12 minutes)
+  python3 tests/resilience/run.py                 every test (about 18 minutes)
   python3 tests/resilience/run.py --only tls,auth a subset, by name or group
   python3 tests/resilience/run.py --list
 
@@ -19,36 +19,60 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import t_alerting  # noqa: E402
 import t_availability  # noqa: E402
+import t_edges  # noqa: E402
+import t_experiments  # noqa: E402
 import t_hostile  # noqa: E402
 import t_limits  # noqa: E402
+import t_operations  # noqa: E402
 import t_reconcile  # noqa: E402
 import t_rollout  # noqa: E402
 import t_security  # noqa: E402
 from rlib.report import Report  # noqa: E402
 
 # Order matters: the log and image scans run last, after every test sent authenticated traffic;
-# the limit tests run before anything that could leave a replica marked down.
+# the limit tests run before anything that could leave a replica marked down; partial-start
+# restarts nginx, so it comes after everything that needs nginx's uptime; alert-delivery stops
+# every api-v1 replica for a minute and a half, so nothing after it sends traffic.
 TESTS = [
     ("routing", "routing", t_availability.test_routing),
+    ("nginx-errors", "edges", t_edges.test_nginx_errors),
+    ("redirect", "edges", t_edges.test_redirect),
+    ("header-edges", "edges", t_edges.test_header_edges),
     ("tls-protocols", "tls", t_security.test_tls_protocols),
     ("tls-ciphers", "tls", t_security.test_tls_ciphers),
     ("hsts", "tls", t_security.test_hsts),
     ("per-ip-limits", "limits", t_limits.test_per_ip_limits),
+    ("open-limits", "limits", t_edges.test_open_limits),
+    ("log-volume", "limits", t_edges.test_log_volume),
     ("bruteforce", "auth", t_limits.test_bruteforce),
     ("reconcile", "lost", t_reconcile.test_reconcile),
     ("failover-kill", "failover", t_availability.test_failover_kill),
     ("failover-stop", "failover", t_availability.test_failover_stop),
+    ("pause", "operations", t_operations.test_pause),
     ("rolling-restart", "rolling", t_availability.test_rolling_restart),
     ("model-rollout", "rollout", t_rollout.test_model_rollout),
     ("gateway-reload", "reload", t_availability.test_gateway_reload),
+    ("ab-ramp", "experiments", t_experiments.test_ab_ramp),
+    ("shadow", "experiments", t_experiments.test_shadow_same_artifact),
+    ("experiment", "experiments", t_experiments.test_experiment),
+    ("recreate", "operations", t_operations.test_recreate),
+    ("scale", "operations", t_operations.test_scale),
     ("oversized", "hostile", t_hostile.test_oversized),
     ("slow-clients", "hostile", t_hostile.test_slow_clients),
+    ("slow-flood", "hostile", t_edges.test_slow_flood),
     ("schemathesis", "hostile", t_hostile.test_schemathesis),
+    ("partial-start", "operations", t_operations.test_partial_start),
+    ("alert-delivery", "alerting", t_alerting.test_alert_delivery),
     ("secret-modes", "auth", t_security.test_secret_file_modes),
     ("no-creds-in-logs", "auth", t_security.test_no_credentials_in_logs),
     ("no-secrets-in-images", "auth", t_security.test_no_secrets_in_images),
 ]
+
+# Run only when named in --only: flood.py does not yet finish on time with 8,000 TLS
+# connections from one asyncio loop (tests/resilience/README.md), so it is not part of CI.
+OPT_IN = {"slow-flood"}
 
 
 def main():
@@ -66,7 +90,8 @@ def main():
     only = {x for x in a.only.split(",") if x}
     skip = {x for x in a.skip.split(",") if x}
     selected = [(n, g, f) for n, g, f in TESTS
-                if (not only or n in only or g in only) and n not in skip and g not in skip]
+                if (not only or n in only or g in only) and n not in skip and g not in skip
+                and (n not in OPT_IN or n in only)]
     rep = Report()
     from rlib.context import Context
     try:
@@ -100,7 +125,7 @@ def record(rep, argv, ctx):
 
     from rlib.report import write_block
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmd = " ".join(["python3", "tests/resilience/run.py", *argv])
     block = "\n".join([
         f"## Suite ({now})", "",

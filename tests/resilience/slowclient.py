@@ -50,7 +50,7 @@ def slow(args, mode, results, i):
                 results[i] = {"closed_after": None, "answer": data.split(b"\r\n", 1)[0].decode(errors="replace")}
                 # An answer (e.g. 408) is followed by the close; keep reading until it comes.
                 continue
-            except socket.timeout:
+            except TimeoutError:
                 pass
             n += 1
             try:

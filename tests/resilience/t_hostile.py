@@ -8,11 +8,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from rlib import clients
-from rlib.stack import BUILD, REPO, sh
+from rlib.stack import BUILD, REPO
 from t_availability import all_ok
 
 HERE = Path(__file__).resolve().parent

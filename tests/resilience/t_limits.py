@@ -22,7 +22,7 @@ def test_per_ip_limits(ctx, rep):
         ips = [c.ip for c in pool]
     exp = _expected(ctx, duration)
     admitted = []
-    for r, ip in zip(results, ips):
+    for r, ip in zip(results, ips, strict=True):
         ok, limited = r["status"].get("200", 0), r["status"].get("429", 0)
         other = {k: v for k, v in r["status"].items() if k not in ("200", "429")}
         admitted.append(ok)

@@ -1,7 +1,7 @@
 # Offline image for `access-log-exporter`: the binary built on the host by
 # `cargo build --release` (scripts/offline-images.sh stages it as the only
 # file of the build context) on the debootstrapped Debian base. Same user,
-# entrypoint and ports as the official-path image (docker/access-log-exporter.Dockerfile).
+# entrypoint and ports as the official-path image (docker/rust.Dockerfile, target access-log-exporter).
 # No model or secret is baked in: compose mounts them at run time.
 ARG BASE=emotion-gateway/offline-base:forky
 FROM ${BASE}

@@ -1,5 +1,5 @@
 # Thin front to scripts/: every target is one script call. `make` alone prints help.
-# Compose is `docker compose` or `docker-compose`, whichever exists, and the images
+# Compose is v2 (`docker compose`; scripts/prerequisites.sh installs it), and the images
 # are official or built offline (OFFLINE=1/0 forces; see scripts/stack-env.sh).
 
 .DEFAULT_GOAL := help

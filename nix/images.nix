@@ -9,7 +9,7 @@
 #    the `model` derivation at /model/emotion-model.bin, so it runs on its own; compose mounts
 #    model/ over that path, which nix/start.nix fills with the same artifact.
 # 2. The API and exporter images use exactly compose's default names, so a plain
-#    `docker-compose up` after `nix run .#start` runs the Nix-built binaries too.
+#    `docker compose up` after `nix run .#start` runs the Nix-built binaries too.
 # 3. The gateway image carries Nginx, the repository's nginx/ folder as /etc/nginx/gateway
 #    and nginx/nginx.conf (compose mounts the same files over them), and the offline image's
 #    entrypoint and start hook (docker/offline/docker-entrypoint.sh, docker/nginx/40-gateway.sh).

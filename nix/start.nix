@@ -8,7 +8,7 @@
 # 3. Then the same steps as scripts/start-project.sh, through the same scripts: certificates
 #    and credentials if missing, compose up (with --no-build: the images are here), wait until
 #    healthy. OFFLINE=0 keeps scripts/stack-env.sh from pulling or swapping the images.
-# Docker and docker-compose (or the compose plugin) are the host's: they must talk to its daemon.
+# Docker and Compose v2 (nixpkgs' docker-compose, the `docker compose` plugin) are the host's: they must talk to its daemon.
 { pkgs, rust, images }:
 let
   inherit (pkgs) lib;

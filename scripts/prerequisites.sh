@@ -34,7 +34,7 @@ declare -A package=(
     [promtool]=prometheus [amtool]=prometheus-alertmanager
     [shellcheck]=shellcheck [htpasswd]=apache2-utils [wrk]=wrk
     [chromium]=chromium [chromedriver]=chromium-driver [busybox]=busybox-static
-    [nix-instantiate]=nix-bin [docker-compose]=docker-compose
+    [nix-instantiate]=nix-bin
 )
 
 commands=(openssl curl make git)
@@ -50,8 +50,36 @@ esac
 offline=0
 [[ ${OFFLINE:-auto} =~ ^(1|true|yes)$ || $(cat build/stack-mode 2>/dev/null) == offline || $what == ci ]] && offline=1
 [[ $offline == 1 ]] && commands+=(debootstrap)
-# Compose: the v2 plugin, else the Python v1 (Debian bookworm's package).
-docker compose version >/dev/null 2>&1 || commands+=(docker-compose)
+# Compose v2 (`docker compose`), the CLI plugin. Bookworm's own docker-compose
+# package is the end-of-life Python v1, so on Debian the plugin comes from the
+# next release's package (install_compose below); docker.com's repository or
+# Docker Desktop ship it elsewhere.
+compose_plugin=/usr/local/lib/docker/cli-plugins/docker-compose
+compose_suite=${COMPOSE_SUITE:-trixie}
+
+# Installs Compose v2 from Debian $compose_suite's docker-compose package (a
+# static Go binary) as a CLI plugin, leaving the system's apt sources and
+# packages alone: a private package list in a scratch directory, apt's own
+# signature and checksum checks, and the one binary copied out of the .deb.
+install_compose() {
+    local scratch mirror
+    scratch=$(mktemp -d)
+    mirror=${MIRROR:-http://deb.debian.org/debian}
+    mkdir -p "$scratch"/lists/partial "$scratch"/cache/archives/partial
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $compose_suite main" \
+        >"$scratch/sources.list"
+    local apt=(-o Dir::Etc::SourceList="$scratch/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o Dir::State::Lists="$scratch/lists" -o Dir::Cache="$scratch/cache" -o Debug::NoLocking=1
+        -o APT::Sandbox::User=root)
+    echo "prerequisites: installing Compose v2 from Debian $compose_suite's docker-compose package into $compose_plugin"
+    apt-get "${apt[@]}" update -qq &&
+        (cd "$scratch" && apt-get "${apt[@]}" download -qq docker-compose) &&
+        dpkg-deb -x "$scratch"/docker-compose_*.deb "$scratch/root" &&
+        install -D -m 0755 "$scratch/root/usr/libexec/docker/cli-plugins/docker-compose" "$compose_plugin"
+    local rc=$?
+    rm -rf "$scratch"
+    return $rc
+}
 
 missing_packages() {
     local c
@@ -82,6 +110,10 @@ if [[ $install == 1 ]]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates "${wanted[@]}" >/dev/null
         [[ $guard == 1 ]] && rm -f /usr/sbin/policy-rc.d
     fi
+    if ! docker compose version >/dev/null 2>&1 && command -v docker >/dev/null && command -v apt-get >/dev/null &&
+        [[ $(id -u) == 0 ]]; then
+        install_compose || echo "prerequisites: could not install Compose v2 from Debian $compose_suite" >&2
+    fi
 fi
 
 problems=()
@@ -97,6 +129,8 @@ if ! command -v docker >/dev/null 2>&1; then
     problems+=("docker is missing: install Docker Engine (Debian: apt-get install docker.io)")
 elif ! docker info >/dev/null 2>&1; then
     problems+=("the Docker daemon does not answer (is it running, and may this user use it?)")
+elif ! docker compose version >/dev/null 2>&1; then
+    problems+=("Compose v2 (docker compose) is missing: rerun this as root on Debian, which installs it from $compose_suite's docker-compose package, or install Docker's docker-compose-plugin")
 fi
 if [[ $offline == 1 && $(id -u) != 0 ]]; then
     problems+=("the offline image path runs debootstrap, which needs root: run as root, or OFFLINE=0 where a registry answers")

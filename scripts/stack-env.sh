@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the stack scripts (not executed). Sets:
-#   COMPOSE           the compose command: `docker compose` when the plugin
-#                     exists, else the older `docker-compose`
+#   COMPOSE           the compose command: `docker compose` (Compose v2; the
+#                     end-of-life Python v1 `docker-compose` is not used)
 #   STACK_MODE        official | offline
 #   the image variables compose.yaml reads, for the offline mode
 #   COMPOSE_PROFILES  grafana on the official path only
@@ -19,10 +19,8 @@ export COMPOSE_FILE=$stack_root/compose.yaml
 # shellcheck disable=SC2034 # COMPOSE is for the scripts that source this file
 if docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
-elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE=(docker-compose)
 else
-    echo "neither 'docker compose' nor 'docker-compose' is installed" >&2
+    echo "Compose v2 ('docker compose') is missing: scripts/prerequisites.sh start installs it (as root on Debian)" >&2
     return 1
 fi
 

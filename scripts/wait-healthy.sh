@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Waits until every container of the stack is running and, where it has a
-# healthcheck, healthy (docker-compose 1.29 has no `up --wait`).
+# healthcheck, healthy, with the project's own timeout and message (compose's
+# `up --wait` stops at the first unhealthy container and names none of the others).
 # Usage: scripts/wait-healthy.sh [TIMEOUT_SECONDS]   (default 240)
 set -euo pipefail
 source "$(dirname "$0")/stack-env.sh"

@@ -91,7 +91,7 @@ class Stack:
             cmd += ["--filter", f"label=com.docker.compose.service={service}"]
         ids = sh(cmd).stdout.split()
         cs = [Container(r) for r in docker_inspect(ids)]
-        # One-off containers (docker-compose run) are not replicas.
+        # One-off containers (docker compose run) are not replicas.
         cs = [c for c in cs if (c.raw["Config"].get("Labels") or {}).get("com.docker.compose.oneoff") != "True"]
         return sorted(cs, key=lambda c: (c.service, c.number))
 
@@ -120,14 +120,14 @@ class Stack:
         return names[0]
 
     def compose_cmd(self, *extra_files):
-        """docker-compose with the same files the stack was started with, plus `extra_files`."""
+        """`docker compose` with the same files the stack was started with, plus `extra_files`."""
         nginx = self.one("nginx")
         labels = nginx.raw["Config"].get("Labels") or {}
         wd = labels.get("com.docker.compose.project.working_dir", str(REPO))
         files = [f for f in labels.get("com.docker.compose.project.config_files", "").split(",") if f]
         if not files:
             files = [str(REPO / "compose.yaml")]
-        cmd = ["docker-compose", "-p", self.project, "--project-directory", wd]
+        cmd = ["docker", "compose", "-p", self.project, "--project-directory", wd]
         for f in files + [str(x) for x in extra_files]:
             cmd += ["-f", f]
         return cmd

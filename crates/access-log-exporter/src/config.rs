@@ -1,7 +1,8 @@
 //! Configuration from environment variables, validated once at start-up.
 //!
 //! A bad value stops the process with a message naming the variable, so a typo in compose or a
-//! NixOS module fails loudly instead of falling back to a default.
+//! NixOS module fails loudly instead of falling back to a default. Reading and the error are
+//! `service_kit::env`'s; the variables, their defaults and the syslog address are this file's.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -9,7 +10,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use thiserror::Error;
+use service_kit::env::Env;
+
+/// A configuration value that cannot be used: names the variable and the value.
+pub use service_kit::env::EnvError as ConfigError;
 
 /// Where Nginx sends syslog datagrams: a UDP `IP:port` or `unix:/absolute/path`.
 pub const SYSLOG_ADDR_VAR: &str = "EXPORTER_SYSLOG_ADDR";
@@ -17,27 +21,6 @@ pub const SYSLOG_ADDR_VAR: &str = "EXPORTER_SYSLOG_ADDR";
 pub const METRICS_ADDR_VAR: &str = "EXPORTER_METRICS_ADDR";
 /// Upper bound on draining HTTP connections after SIGTERM.
 pub const SHUTDOWN_TIMEOUT_VAR: &str = "EXPORTER_SHUTDOWN_TIMEOUT_MS";
-
-/// A configuration value that cannot be used.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    /// The variable is set but cannot be parsed.
-    #[error("{var}={value:?} is invalid: expected {expected}")]
-    Invalid {
-        /// The environment variable.
-        var: &'static str,
-        /// What it was set to.
-        value: String,
-        /// What it should look like.
-        expected: &'static str,
-    },
-    /// The variable is set but not valid Unicode.
-    #[error("{var} is not valid Unicode")]
-    NotUnicode {
-        /// The environment variable.
-        var: &'static str,
-    },
-}
 
 /// Prefix of a unix datagram socket path, the same spelling as Nginx's `syslog:server=unix:...`.
 const UNIX_PREFIX: &str = "unix:";
@@ -125,11 +108,7 @@ impl Default for Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|var| match std::env::var(var) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { var }),
-        })
+        Self::from_lookup(service_kit::env::var)
     }
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
@@ -137,32 +116,26 @@ impl Config {
     where
         F: Fn(&'static str) -> Result<Option<String>, ConfigError>,
     {
+        let env = Env::new(lookup);
         let defaults = Self::default();
-        let syslog_addr = match lookup(SYSLOG_ADDR_VAR)? {
+        // The syslog address has its own parser, whose errors say which form was meant.
+        let syslog_addr = match env.get(SYSLOG_ADDR_VAR)? {
             None => defaults.syslog_addr,
             Some(value) => value.parse()?,
         };
-        let metrics_addr = match lookup(METRICS_ADDR_VAR)? {
-            None => defaults.metrics_addr,
-            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-                var: METRICS_ADDR_VAR,
-                value,
-                expected: "an IP:port socket address such as 0.0.0.0:9114",
-            })?,
-        };
-        let shutdown_timeout = match lookup(SHUTDOWN_TIMEOUT_VAR)? {
-            None => defaults.shutdown_timeout,
-            Some(value) => match value.trim().parse::<u64>() {
-                Ok(ms) if (1..=600_000).contains(&ms) => Duration::from_millis(ms),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        var: SHUTDOWN_TIMEOUT_VAR,
-                        value,
-                        expected: "milliseconds between 1 and 600000",
-                    })
-                }
-            },
-        };
+        let metrics_addr = env
+            .parse(
+                METRICS_ADDR_VAR,
+                "an IP:port socket address such as 0.0.0.0:9114",
+            )?
+            .unwrap_or(defaults.metrics_addr);
+        let shutdown_timeout = env
+            .parse_in(
+                SHUTDOWN_TIMEOUT_VAR,
+                1..=600_000,
+                "milliseconds between 1 and 600000",
+            )?
+            .map_or(defaults.shutdown_timeout, Duration::from_millis);
         Ok(Self {
             syslog_addr,
             metrics_addr,

@@ -15,10 +15,12 @@
 //!
 //! Every label is normalised to a fixed set (see [`record`]) so a hostile client cannot blow up
 //! the series count by requesting random URIs.
+//!
+//! Configuration reading, signals and the drain, the `healthcheck` subcommand and logging are the
+//! workspace's shared skeleton, `service_kit`.
 
 pub mod config;
 pub mod gateway_metrics;
-pub mod healthcheck;
 pub mod input;
 pub mod record;
 pub mod routes;
@@ -27,4 +29,3 @@ pub mod shadow;
 pub mod socket_file;
 pub mod startup;
 pub mod syslog;
-pub mod telemetry;

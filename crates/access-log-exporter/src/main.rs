@@ -1,11 +1,14 @@
 //! `access-log-exporter`: serve gateway metrics; `access-log-exporter healthcheck`: probe a
 //! running instance (exit 0 when ready).
+//!
+//! The skeleton (signals, drain, healthcheck, logging) is `service_kit`'s; the exit statuses are
+//! this file's: 2 for a bad variable or an unknown command, 1 when serving fails.
 
 use std::process::ExitCode;
 
 use access_log_exporter::config::Config;
 use access_log_exporter::startup::Application;
-use access_log_exporter::{healthcheck, telemetry};
+use service_kit::{healthcheck, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,13 +22,7 @@ async fn main() -> ExitCode {
     };
     match command.as_deref() {
         None => serve(config).await,
-        Some("healthcheck") => {
-            if healthcheck::check(config.metrics_addr).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Some("healthcheck") => healthcheck::run(config.metrics_addr).await,
         Some(other) => {
             eprintln!("unknown command {other:?}; usage: access-log-exporter [healthcheck]");
             ExitCode::from(2)
@@ -43,35 +40,11 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     tracing::info!(syslog_addr = %app.syslog_addr(), metrics_addr = %app.metrics_addr(), "listening");
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app.run_until_stopped(shutdown::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "stopped with an error");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Completes on SIGTERM (docker stop, systemd) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }

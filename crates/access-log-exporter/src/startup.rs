@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use service_kit::shutdown::{drain, Shutdown};
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::{Config, SyslogAddr, SYSLOG_ADDR_VAR};
 use crate::gateway_metrics::Metrics;
@@ -111,11 +111,14 @@ impl Application {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            tracing::info!("stop signal received, shutting down");
-            let _ = stop_tx.send(true);
+        let stop = Shutdown::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("stop signal received, shutting down");
+                stop.trigger();
+            }
         });
 
         let receiving = Arc::new(AtomicBool::new(true));
@@ -123,37 +126,34 @@ impl Application {
             self.syslog,
             Arc::clone(&self.metrics),
             Arc::clone(&receiving),
-            stop_rx.clone(),
+            stop.clone(),
         ));
         let handle = self.metrics.handle();
         let upkeep = tokio::spawn(upkeep(
             handle.clone(),
             Arc::clone(&self.metrics),
-            stop_rx.clone(),
+            stop.clone(),
         ));
 
         let app = routes::router(AppState { handle, receiving });
-        let mut server_stop = stop_rx.clone();
         let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                stopped(&mut server_stop).await;
+            .with_graceful_shutdown({
+                let stop = stop.clone();
+                async move { stop.triggered().await }
             })
             .into_future();
+        // On its own task, so that a drain cut short can abort it.
         let mut server = tokio::spawn(server);
-
-        let mut stop = stop_rx;
-        let result = tokio::select! {
-            // The server only returns early on an accept-loop failure.
-            joined = &mut server => flatten(joined),
-            _ = stopped(&mut stop) => {
-                match tokio::time::timeout(self.shutdown_timeout, &mut server).await {
-                    Ok(joined) => flatten(joined),
-                    Err(_) => {
-                        tracing::warn!(timeout_ms = self.shutdown_timeout.as_millis() as u64, "drain timed out, closing connections");
-                        server.abort();
-                        Ok(())
-                    }
-                }
+        // The server only returns before the stop on an accept-loop failure.
+        let result = match drain(&mut server, &stop, self.shutdown_timeout).await {
+            Some(joined) => flatten(joined),
+            None => {
+                tracing::warn!(
+                    timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                    "drain timed out, closing connections"
+                );
+                server.abort();
+                Ok(())
             }
         };
         let _ = receiver.await;
@@ -161,11 +161,6 @@ impl Application {
         tracing::info!("stopped");
         result
     }
-}
-
-/// Completes once the stop flag is set. Returns `()` so no watch guard lives across an await.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 fn flatten(
@@ -184,7 +179,7 @@ async fn receive(
     socket: SyslogSocket,
     metrics: Arc<Metrics>,
     receiving: Arc<AtomicBool>,
-    mut stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) {
     let mut buf = vec![0u8; DATAGRAM_MAX];
     loop {
@@ -218,7 +213,7 @@ async fn receive(
                 }
                 tokio::task::yield_now().await;
             },
-            _ = stopped(&mut stop) => break,
+            () = stop.triggered() => break,
         }
     }
     receiving.store(false, Ordering::Release);
@@ -230,7 +225,7 @@ async fn receive(
 async fn upkeep(
     handle: metrics_exporter_prometheus::PrometheusHandle,
     metrics: Arc<Metrics>,
-    mut stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) {
     let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
     loop {
@@ -239,7 +234,7 @@ async fn upkeep(
                 handle.run_upkeep();
                 metrics.expire_shadow();
             }
-            _ = stopped(&mut stop) => break,
+            () = stop.triggered() => break,
         }
     }
 }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use access_log_exporter::config::SyslogAddr;
-use access_log_exporter::healthcheck::{self, http_get};
 use common::{line, metrics_after, spawn_app, value, TestApp};
+use service_kit::healthcheck::{self, http_get};
 use tokio::net::UdpSocket;
 
 async fn spawn_udp_app() -> (TestApp, SocketAddr) {

@@ -1,12 +1,16 @@
 //! Configuration from environment variables, validated once at start-up.
 //!
 //! A bad value stops the process with a message naming the variable, so a typo in compose or a
-//! NixOS unit fails loudly instead of falling back to a default.
+//! NixOS unit fails loudly instead of falling back to a default. Reading and the error are
+//! `service_kit::env`'s; the variables and their defaults are this file's.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use thiserror::Error;
+use service_kit::env::Env;
+
+/// A configuration value that cannot be used: names the variable and the value.
+pub use service_kit::env::EnvError as ConfigError;
 
 /// HTTP address serving `POST /alerts`, `GET /alerts`, `/metrics` and the health routes.
 pub const ADDR_VAR: &str = "ALERT_RECEIVER_ADDR";
@@ -16,27 +20,6 @@ pub const HISTORY_VAR: &str = "ALERT_RECEIVER_HISTORY";
 pub const MAX_BODY_VAR: &str = "ALERT_RECEIVER_MAX_BODY_BYTES";
 /// Upper bound on draining HTTP connections after SIGTERM.
 pub const SHUTDOWN_TIMEOUT_VAR: &str = "ALERT_RECEIVER_SHUTDOWN_TIMEOUT_MS";
-
-/// A configuration value that cannot be used.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    /// The variable is set but cannot be parsed or is out of range.
-    #[error("{var}={value:?} is invalid: expected {expected}")]
-    Invalid {
-        /// The environment variable.
-        var: &'static str,
-        /// What it was set to.
-        value: String,
-        /// What it should look like.
-        expected: &'static str,
-    },
-    /// The variable is set but not valid Unicode.
-    #[error("{var} is not valid Unicode")]
-    NotUnicode {
-        /// The environment variable.
-        var: &'static str,
-    },
-}
 
 /// The receiver's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +49,7 @@ impl Default for Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|var| match std::env::var(var) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { var }),
-        })
+        Self::from_lookup(service_kit::env::var)
     }
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
@@ -78,63 +57,34 @@ impl Config {
     where
         F: Fn(&'static str) -> Result<Option<String>, ConfigError>,
     {
+        let env = Env::new(lookup);
         let defaults = Self::default();
-        let addr = match lookup(ADDR_VAR)? {
-            None => defaults.addr,
-            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-                var: ADDR_VAR,
-                value,
-                expected: "an IP:port socket address such as 0.0.0.0:9095",
-            })?,
-        };
-        let history = bounded(
-            lookup(HISTORY_VAR)?,
-            HISTORY_VAR,
-            1..=100_000,
-            "a number of notifications between 1 and 100000",
-        )?
-        .unwrap_or(defaults.history as u64);
-        let max_body_bytes = bounded(
-            lookup(MAX_BODY_VAR)?,
-            MAX_BODY_VAR,
-            1024..=64 * 1024 * 1024,
-            "bytes between 1024 and 67108864",
-        )?
-        .unwrap_or(defaults.max_body_bytes as u64);
-        let shutdown_timeout = bounded(
-            lookup(SHUTDOWN_TIMEOUT_VAR)?,
-            SHUTDOWN_TIMEOUT_VAR,
-            1..=600_000,
-            "milliseconds between 1 and 600000",
-        )?
-        .map_or(defaults.shutdown_timeout, Duration::from_millis);
         Ok(Self {
-            addr,
-            // Both ranges fit in usize on every platform Rust supports (at least 32 bits).
-            history: history as usize,
-            max_body_bytes: max_body_bytes as usize,
-            shutdown_timeout,
+            addr: env
+                .parse(ADDR_VAR, "an IP:port socket address such as 0.0.0.0:9095")?
+                .unwrap_or(defaults.addr),
+            history: env
+                .parse_in(
+                    HISTORY_VAR,
+                    1..=100_000,
+                    "a number of notifications between 1 and 100000",
+                )?
+                .unwrap_or(defaults.history),
+            max_body_bytes: env
+                .parse_in(
+                    MAX_BODY_VAR,
+                    1024..=64 * 1024 * 1024,
+                    "bytes between 1024 and 67108864",
+                )?
+                .unwrap_or(defaults.max_body_bytes),
+            shutdown_timeout: env
+                .parse_in(
+                    SHUTDOWN_TIMEOUT_VAR,
+                    1..=600_000,
+                    "milliseconds between 1 and 600000",
+                )?
+                .map_or(defaults.shutdown_timeout, Duration::from_millis),
         })
-    }
-}
-
-/// An optional whole number within `range`; `None` when the variable is unset.
-fn bounded(
-    value: Option<String>,
-    var: &'static str,
-    range: std::ops::RangeInclusive<u64>,
-    expected: &'static str,
-) -> Result<Option<u64>, ConfigError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    match value.trim().parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(Some(n)),
-        _ => Err(ConfigError::Invalid {
-            var,
-            value,
-            expected,
-        }),
     }
 }
 

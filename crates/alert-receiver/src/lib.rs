@@ -11,15 +11,16 @@
 //!
 //! It stands where a mail or chat receiver would: `monitoring/alertmanager/alertmanager.yml`
 //! says how to add one next to it. It sends nothing onwards itself.
+//!
+//! Configuration reading, signals and the drain, the `healthcheck` subcommand and logging are the
+//! workspace's shared skeleton, `service_kit`.
 
 pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod error;
-pub mod healthcheck;
 pub mod history;
 pub mod metrics;
 pub mod routes;
 pub mod startup;
-pub mod telemetry;
 pub mod webhook;

@@ -1,11 +1,14 @@
 //! `alert-receiver`: receive Alertmanager's webhook notifications; `alert-receiver healthcheck`:
 //! probe a running instance (exit 0 when ready).
+//!
+//! The skeleton (signals, drain, healthcheck, logging) is `service_kit`'s; the exit statuses are
+//! this file's: 2 for a bad variable or an unknown command, 1 when serving fails.
 
 use std::process::ExitCode;
 
 use alert_receiver::config::Config;
 use alert_receiver::startup::Application;
-use alert_receiver::{healthcheck, telemetry};
+use service_kit::{healthcheck, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,13 +22,7 @@ async fn main() -> ExitCode {
     };
     match command.as_deref() {
         None => serve(config).await,
-        Some("healthcheck") => {
-            if healthcheck::check(config.addr).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Some("healthcheck") => healthcheck::run(config.addr).await,
         Some(other) => {
             eprintln!("unknown command {other:?}; usage: alert-receiver [healthcheck]");
             ExitCode::from(2)
@@ -43,35 +40,11 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     tracing::info!(addr = %app.addr(), history = config.history, max_body_bytes = config.max_body_bytes, "listening");
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app.run_until_stopped(shutdown::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "stopped with an error");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Completes on SIGTERM (docker stop, systemd) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }

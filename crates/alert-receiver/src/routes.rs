@@ -123,10 +123,7 @@ async fn list(State(state): State<AppState>) -> Json<Vec<Received>> {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, service_kit::metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
 }

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use service_kit::shutdown::{drain, Shutdown};
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::history::History;
@@ -73,40 +73,38 @@ impl Application {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let (stop_tx, mut stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            tracing::info!("stop signal received, shutting down");
-            let _ = stop_tx.send(true);
+        let stop = Shutdown::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("stop signal received, shutting down");
+                stop.trigger();
+            }
         });
-        let mut server_stop = stop_rx.clone();
         let server = axum::serve(self.listener, routes::router(self.state))
-            .with_graceful_shutdown(async move { stopped(&mut server_stop).await })
+            .with_graceful_shutdown({
+                let stop = stop.clone();
+                async move { stop.triggered().await }
+            })
             .into_future();
+        // On its own task, so that a drain cut short can abort it.
         let mut server = tokio::spawn(server);
-        let result = tokio::select! {
-            // The server only returns early on an accept-loop failure.
-            joined = &mut server => flatten(joined),
-            _ = stopped(&mut stop_rx) => {
-                match tokio::time::timeout(self.shutdown_timeout, &mut server).await {
-                    Ok(joined) => flatten(joined),
-                    Err(_) => {
-                        tracing::warn!(timeout_ms = self.shutdown_timeout.as_millis() as u64, "drain timed out, closing connections");
-                        server.abort();
-                        Ok(())
-                    }
-                }
+        // The server only returns before the stop on an accept-loop failure.
+        let result = match drain(&mut server, &stop, self.shutdown_timeout).await {
+            Some(joined) => flatten(joined),
+            None => {
+                tracing::warn!(
+                    timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                    "drain timed out, closing connections"
+                );
+                server.abort();
+                Ok(())
             }
         };
         tracing::info!("stopped");
         result
     }
-}
-
-/// Completes once the stop flag is set. Returns `()` so that no watch guard (not `Send`) lives
-/// across an await of the caller.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 fn flatten(

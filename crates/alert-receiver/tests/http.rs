@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alert_receiver::config::Config;
-use alert_receiver::healthcheck::request;
 use alert_receiver::history::History;
 use alert_receiver::metrics::Metrics;
 use alert_receiver::routes::{router, AppState};
@@ -14,6 +13,7 @@ use alert_receiver::startup::Application;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
+use service_kit::healthcheck::request;
 use tower::ServiceExt;
 
 const LIMIT: usize = 4096;
@@ -262,7 +262,7 @@ async fn serves_over_a_socket_and_stops_gracefully() {
         let _ = stopped.await;
     }));
 
-    assert!(alert_receiver::healthcheck::check(addr).await);
+    assert!(service_kit::healthcheck::check(addr).await);
     let body = notification("firing", "TargetDown").to_string();
     let (status, answer) = request(addr, "POST", "/alerts", Some(&body))
         .await
@@ -279,5 +279,5 @@ async fn serves_over_a_socket_and_stops_gracefully() {
         .expect("stops within the drain bound")
         .expect("joins")
         .expect("clean stop");
-    assert!(!alert_receiver::healthcheck::check(addr).await);
+    assert!(!service_kit::healthcheck::check(addr).await);
 }

@@ -1,9 +1,9 @@
 //! The emotion classifier's HTTP service.
 //!
-//! `main.rs` reads [`configuration::Settings`], installs [`telemetry`], then
+//! `main.rs` reads [`configuration::Settings`], installs the logs (`service_kit::telemetry`), then
 //! [`startup::Application::build`] binds the listeners and
-//! [`startup::Application::run_until_stopped`] serves until SIGTERM or Ctrl-C. Integration tests
-//! drive the same `build` on port 0.
+//! [`startup::Application::run_until_stopped`] serves until SIGTERM or Ctrl-C
+//! (`service_kit::shutdown`). Integration tests drive the same `build` on port 0.
 
 pub mod configuration;
 pub mod error;
@@ -20,7 +20,5 @@ pub mod replay;
 pub mod request_id;
 pub mod routes;
 pub mod sentence;
-pub mod shutdown;
 pub mod startup;
 pub mod state;
-pub mod telemetry;

@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 use emotion_api::configuration::Settings;
+use emotion_api::healthcheck;
 use emotion_api::startup::Application;
-use emotion_api::{healthcheck, telemetry};
+use service_kit::healthcheck::probe_addr;
+use service_kit::telemetry;
 
 fn main() -> ExitCode {
     let command = std::env::args().nth(1);
@@ -60,7 +62,7 @@ fn health() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match healthcheck::check(healthcheck::local_target(settings.http_addr)) {
+    match healthcheck::check(probe_addr(settings.http_addr)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
             eprintln!("healthcheck: {reason}");

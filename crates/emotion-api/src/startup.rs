@@ -9,7 +9,9 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use service_kit::shutdown::{Shutdown, Termination};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -19,7 +21,6 @@ use crate::middleware;
 use crate::rate_limit;
 use crate::request_id;
 use crate::routes;
-use crate::shutdown::{Shutdown, Signals};
 use crate::state::{AppState, SharedState};
 
 /// How often histogram samples are folded into buckets and idle rate-limit keys are dropped.
@@ -116,8 +117,11 @@ impl Application {
             shutdown,
             limiter,
         } = self;
-        let (mut termination, mut hangup) =
-            Signals::register().map_err(StartupError::Signals)?.split();
+        // Registered before anything is spawned, so that none is missed between start-up and
+        // the moment a task starts waiting (an unregistered SIGTERM or SIGHUP would kill the
+        // process instead). SIGHUP is this service's own: reload the model.
+        let mut termination = Termination::register().map_err(StartupError::Signals)?;
+        let mut hangup = signal(SignalKind::hangup()).map_err(StartupError::Signals)?;
         let mut tasks = tokio::task::JoinSet::new();
 
         // The first load: the listeners already answer /health/live meanwhile.
@@ -196,13 +200,12 @@ impl Application {
                 std::future::IntoFuture::into_future(metrics_server)
             )
         };
-        let deadline = async {
-            shutdown.triggered().await;
-            tokio::time::sleep(state.settings.shutdown_timeout).await;
-        };
-        let result = tokio::select! {
-            served = serve => served.map(|_| ()).map_err(StartupError::Serve),
-            () = deadline => {
+        // Both servers drain together, for at most EMOTION_SHUTDOWN_TIMEOUT_MS after the trigger.
+        let bounded =
+            service_kit::shutdown::drain(serve, &shutdown, state.settings.shutdown_timeout);
+        let result = match bounded.await {
+            Some(served) => served.map(|_| ()).map_err(StartupError::Serve),
+            None => {
                 tracing::warn!(
                     timeout_ms = state.settings.shutdown_timeout.as_millis() as u64,
                     "drain timed out; dropping the remaining connections"

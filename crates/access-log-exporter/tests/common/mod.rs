@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use access_log_exporter::config::{Config, SyslogAddr};
-use access_log_exporter::healthcheck::http_get;
 use access_log_exporter::startup::{Application, StartupError};
+use service_kit::healthcheck::http_get;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

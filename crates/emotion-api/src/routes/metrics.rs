@@ -9,10 +9,7 @@ use crate::state::SharedState;
 /// Prometheus text exposition format 0.0.4.
 pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, service_kit::metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
 }

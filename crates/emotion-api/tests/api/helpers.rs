@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use emotion_api::configuration::Settings;
-use emotion_api::shutdown::Shutdown;
 use emotion_api::startup::{Application, StartupError};
 use emotion_api::state::SharedState;
 use emotion_model::data::{Dataset, Example};
 use emotion_model::{Hyperparameters, Model};
+use service_kit::shutdown::Shutdown;
 use tokio::task::JoinHandle;
 
 /// The 13 labels of data/tweet_emotions.csv, sorted.

@@ -23,6 +23,10 @@ region, that the CSP is enforced and that the console stays clean, checks a 390x
 viewport for horizontal overflow, provokes 401, 422, 413 and a network error (and a 503
 not_ready simulated inside the page, since stopping replicas is not this test's business), and
 last a burst above the rate limit for the 429 sentence, then waits for the limit to refill.
+Then the API documentation at `/docs` (Swagger UI, served by the API through the gateway under a
+Content-Security-Policy of its own): its headers without a browser, and in the browser that every
+operation of the OpenAPI document is listed, that "Try it out" works on `GET /health/ready` and
+that the console stays free of CSP violations.
 Screenshots of each state go to build/browser/*.png. Prints PASS/FAIL per check and ends with
 `N passed, N failed`; exit status 1 when anything failed.
 """
@@ -54,6 +58,12 @@ from client import LABELS, request  # noqa: E402
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# /docs (nginx/conf/api-docs.conf): the same, plus the hash of the one inline style Swagger UI needs.
+DOCS_CSP = CSP.replace("style-src 'self';",
+                       "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w=';")
+# Every operation of the OpenAPI document (crates/emotion-api/tests/api/openapi.rs has the same list).
+OPERATIONS = {("POST", "/predict"), ("POST", "/predict/batch"), ("POST", "/feedback"),
+              ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/openapi.json")}
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 
@@ -200,6 +210,29 @@ def main(argv=None) -> int:
 
     checks.run("page_headers", page_headers)
 
+    def docs_headers():
+        seen = []
+        for path, ctype in (("/docs", "text/html"), ("/docs/", "text/html"), ("/docs/swagger-ui-bundle.js", "javascript"),
+                            ("/docs/swagger-ui.css", "text/css")):
+            resp = request(base + path, context=tls)
+            assert resp.status == 200, f"GET {path}: {resp.short()}"
+            assert ctype in (resp.header("Content-Type") or ""), f"GET {path}: Content-Type {resp.header('Content-Type')!r}"
+            assert resp.header("Content-Security-Policy") == DOCS_CSP, \
+                f"GET {path}: CSP {resp.header('Content-Security-Policy')!r}"
+            assert resp.header("X-Content-Type-Options") == "nosniff", f"GET {path}: no nosniff"
+            assert "max-age=" in (resp.header("Strict-Transport-Security") or ""), f"GET {path}: no HSTS"
+            assert resp.header("WWW-Authenticate") is None, f"GET {path} asks for credentials"
+            seen.append(f"{path}: 200")
+        resp = request(base + "/docs/nope.js", context=tls)
+        assert resp.status == 404 and resp.json()["error"]["code"] == "not_found", f"GET /docs/nope.js: {resp.short()}"
+        resp = request(base + "/docs", "POST", b"x", {"Content-Type": "text/plain"}, context=tls)
+        assert resp.status == 405 and resp.json()["error"]["code"] == "method_not_allowed", f"POST /docs: {resp.short()}"
+        assert resp.header("Allow") == "GET, HEAD", f"POST /docs: Allow {resp.header('Allow')!r}"
+        seen.append("the docs CSP, nosniff, HSTS, no credentials asked; /docs/nope.js: JSON 404; POST /docs: 405")
+        return "; ".join(seen)
+
+    checks.run("docs_headers", docs_headers)
+
     try:
         driver = webdriver.Chrome(service=Service(executable_path=args.chromedriver), options=options)
     except Exception as exc:
@@ -266,16 +299,13 @@ def main(argv=None) -> int:
                 "the message is not a polite live region"
             links = js("return [...document.querySelectorAll('footer a')].map(a => a.href);")
             assert links[1:] == ["http://localhost:3000/", "http://localhost:9090/"], f"footer links {links}"
-            # The API document: /docs once it exists, /openapi.json until then; whichever the page
-            # links must answer.
+            # The API documentation (Swagger UI, checked at the end) must answer.
             api_doc = links[0][len(base):]
-            assert api_doc in ("/docs", "/openapi.json"), f"API document link {links[0]}"
+            assert api_doc == "/docs", f"API documentation link {links[0]}"
             assert request(base + api_doc, context=tls).status == 200, f"{api_doc} does not answer 200"
-            docs = request(base + "/docs", context=tls).status == 200
             assert "host running the stack" in driver.find_element(By.TAG_NAME, "footer").text
             stored = js("return [localStorage.length, sessionStorage.length, document.cookie];")
-            note = "no /docs yet" if not docs else "NOTE: /docs exists now" if api_doc != "/docs" else "/docs"
-            return f"title, labels, live region, links {links} ({api_doc} answers; {note}); " \
+            return f"title, labels, live region, links {links} ({api_doc} answers); " \
                    f"{screenshot('01-page')}; storage before use: {stored}"
 
         checks.run("page_loads", page_loads)
@@ -522,6 +552,40 @@ def main(argv=None) -> int:
                    f"waited {args.rate_limit_pause:.0f}s for the limit to refill"
 
         checks.run("rate_limit_429_sentence", rate_limited)
+
+        # --- The API documentation (Swagger UI) -------------------------------------------------
+
+        def docs_lists_operations():
+            driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            console()  # what the landing page logged is checked above
+            driver.get(base + "/docs")
+            WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+            assert driver.title == "emotion-api: API documentation", f"title {driver.title!r}"
+            blocks = driver.find_elements(By.CSS_SELECTOR, ".opblock")
+            listed = {(b.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
+                       b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text) for b in blocks}
+            assert listed == OPERATIONS, f"operations listed: {sorted(listed)}"
+            title = driver.find_element(By.CSS_SELECTOR, ".info .title").text
+            assert title.startswith("emotion-api"), f"document title {title!r}"
+            # "Try it out" on the readiness probe: fetch() to this origin under the CSP.
+            ready = next(b for b in blocks if b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text
+                         == "/health/ready")
+            ready.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+            WebDriverWait(driver, 10).until(lambda d: ready.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
+            ready.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+            WebDriverWait(driver, 10).until(lambda d: ready.find_elements(By.CSS_SELECTOR, ".execute"))
+            ready.find_element(By.CSS_SELECTOR, ".execute").click()
+            cell = ".live-responses-table .response .response-col_status"
+            WebDriverWait(driver, 10).until(lambda d: ready.find_elements(By.CSS_SELECTOR, cell))
+            status = ready.find_element(By.CSS_SELECTOR, cell).text
+            assert status == "200", f"Try it out on GET /health/ready: {status!r}"
+            entries = console()
+            bad = [e for e in entries if e.get("level") in ("SEVERE", "WARNING")]
+            assert not bad, f"console: {bad}"
+            return f"{len(listed)} operations listed, /predict among them; Try it out on /health/ready: 200; " \
+                   f"console clean ({len(entries)} entries); {screenshot('12-docs')}"
+
+        checks.run("docs_lists_operations", docs_lists_operations)
     finally:
         driver.quit()
 

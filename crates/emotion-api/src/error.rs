@@ -17,6 +17,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::ToSchema;
 
 use crate::configuration::Variant;
 use crate::receipt::ReceiptError;
@@ -143,6 +145,19 @@ impl Serialize for ErrorCode {
     }
 }
 
+/// A string, one of the codes: what [`Serialize`] writes. The OpenAPI document narrows it to the
+/// codes of each answer (crate::openapi::errors).
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 /// `Retry-After` on a wrong-variant answer: the gateway's next attempt (or the client's retry)
 /// goes through the routing again, which is worth a second's wait, not more.
 pub const WRONG_VARIANT_RETRY_AFTER_SECS: u64 = 1;
@@ -254,13 +269,22 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Body {
-    error: Detail,
+// Doc comments of `ToSchema` types are descriptions in the OpenAPI document. `deny_unknown_fields`
+// does nothing when serialising; utoipa reads it as `additionalProperties: false`.
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ErrorBody {
+    #[schema(inline)]
+    error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Detail {
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ErrorDetail {
+    #[schema(inline)]
     code: ErrorCode,
     message: String,
 }
@@ -329,8 +353,8 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "internal error");
         }
         let retry_after = self.retry_after_secs();
-        let body = Body {
-            error: Detail {
+        let body = ErrorBody {
+            error: ErrorDetail {
                 code,
                 message: self.to_string(),
             },

@@ -9,36 +9,62 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::openapi::errors::FeedbackErrors;
+use crate::openapi::schema;
 use crate::state::SharedState;
 
 /// Longest part of an unknown label repeated in the error message.
 const SHOWN_LABEL_CHARS: usize = 32;
 
 /// `POST /feedback` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
+    #[schema(value_type = schema::Receipt)]
     receipt: String,
+    /// The true label of the sentence: one of the model's labels (the 13 of the training data, as
+    /// in a v2 answer's debug.model.labels); another is refused with 422 invalid_label.
+    #[schema(min_length = 1)]
     label: String,
 }
 
-/// `POST /feedback` answer.
-#[derive(Serialize)]
-pub struct FeedbackBody {
+// `deny_unknown_fields` does nothing when serialising; utoipa reads it as
+// `additionalProperties: false`.
+/// `POST /feedback` answer: the feedback was counted.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackResponse {
+    #[schema(schema_with = schema::always_true)]
     counted: bool,
+    /// Whether the prediction's label was the true one.
     correct: bool,
+    #[schema(schema_with = schema::receipt_variant)]
     variant: &'static str,
+    /// The model that made the prediction (from the receipt).
     model_version: String,
 }
 
-/// Counts the feedback if its receipt is authentic, young enough and new here.
+/// Report the true label of a prediction, proven by its receipt.
+///
+/// Counts one feedback in emotion_feedback_total{variant,model_version,correct}, with the variant
+/// and model version the receipt names. A receipt counts at most once per replica lifetime;
+/// replicas do not share what they have counted, so behind the gateway with N replicas a replayed
+/// receipt can count at most N times.
+#[utoipa::path(
+    post,
+    path = "/feedback",
+    tag = "feedback",
+    request_body = FeedbackRequest,
+    responses((status = 200, description = "Success.", body = FeedbackResponse), FeedbackErrors)
+)]
 pub async fn feedback(
     State(state): State<SharedState>,
     body: Result<ApiJson<FeedbackRequest>, ApiError>,
-) -> Result<Json<FeedbackBody>, ApiError> {
+) -> Result<Json<FeedbackResponse>, ApiError> {
     // Before the body: a client of a deployment without feedback learns that first.
     let feedback = state.feedback.as_ref().ok_or(ApiError::FeedbackDisabled)?;
     let ApiJson(request) = body?;
@@ -63,7 +89,7 @@ pub async fn feedback(
     state
         .metrics
         .record_feedback(claims.variant, &claims.model_version, correct);
-    Ok(Json(FeedbackBody {
+    Ok(Json(FeedbackResponse {
         counted: true,
         correct,
         variant: claims.variant.as_str(),

@@ -1,6 +1,7 @@
 //! Request handlers, one file per concern, and the fallbacks that keep even unknown routes and
 //! wrong methods in the JSON error shape.
 
+pub mod docs;
 pub mod feedback;
 pub mod health;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Integration tests: the real application on port 0, spoken to over HTTP.
 
 mod batch;
+mod docs;
 mod errors;
 mod feedback;
 mod health;

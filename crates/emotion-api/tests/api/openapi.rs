@@ -45,7 +45,7 @@ async fn document(app: &crate::helpers::TestApp) -> Value {
 async fn documents_exactly_the_served_operations() {
     let app = spawn_app().await;
     let doc = document(&app).await;
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
 
     let mut documented: Vec<(String, String)> = doc["paths"]
         .as_object()

@@ -17,20 +17,30 @@
 //! With a feedback key configured, every prediction (each item of a batch) carries a `receipt`
 //! for `POST /feedback` (crate::feedback), signed over the request id, variant, model version,
 //! label and, in a batch, the item's index.
+//!
+//! The bodies, and with them the schemas of the OpenAPI document, are in [`body`]; each handler's
+//! `#[utoipa::path]` names its body, its success answer and its error answers
+//! (crate::openapi::errors).
 
-use std::collections::BTreeMap;
+mod body;
+
 use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use emotion_model::{Feature, Model, ModelInfo};
-use serde::{Deserialize, Serialize};
+use emotion_model::Model;
+
+pub use body::{
+    BatchDebug, BatchPrediction, BatchRequest, BatchResponse, DebugModel, Evidence, PredictRequest,
+    Prediction, SingleDebug,
+};
 
 use crate::configuration::Variant;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::openapi::errors::{BatchErrors, PredictErrors};
 use crate::request_id::RequestId;
 use crate::sentence;
 use crate::state::{AppState, SharedState};
@@ -41,104 +51,14 @@ pub const X_PREDICTED_LABELS: HeaderName = HeaderName::from_static("x-predicted-
 /// How many features the debug variant reports.
 const TOP_FEATURES: usize = 10;
 
-/// `POST /predict` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PredictRequest {
-    sentence: String,
-}
-
-/// `POST /predict/batch` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRequest {
-    sentences: Vec<String>,
-}
-
-/// One classified sentence; `D` is what its `debug` holds in v2 ([`SingleDebug`] alone,
-/// [`Evidence`] in a batch).
-#[derive(Serialize)]
-pub struct PredictionBody<'a, D> {
-    emotion: &'a str,
-    confidence: f64,
-    model_version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    probabilities: Option<BTreeMap<&'a str, f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    debug: Option<D>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    receipt: Option<String>,
-}
-
-impl<'a, D> PredictionBody<'a, D> {
-    /// The same prediction with `debug` turned into another shape.
-    fn map_debug<E>(self, f: impl FnOnce(D) -> E) -> PredictionBody<'a, E> {
-        PredictionBody {
-            emotion: self.emotion,
-            confidence: self.confidence,
-            model_version: self.model_version,
-            probabilities: self.probabilities,
-            debug: self.debug.map(f),
-            receipt: self.receipt,
-        }
-    }
-}
-
-/// The debug variant's evidence for one sentence.
-#[derive(Serialize)]
-pub struct Evidence {
-    tokens: Vec<String>,
-    top_features: Vec<Feature>,
-    inference_us: u64,
-}
-
-/// `debug` of a single prediction: the context and the evidence together (fields in the order
-/// the response has always had).
-#[derive(Serialize)]
-pub struct SingleDebug<'a> {
-    variant: &'static str,
-    instance: &'a str,
-    #[serde(flatten)]
-    evidence: Evidence,
-    model: DebugModel<'a>,
-}
-
-/// `debug` of a batch: the context shared by all its sentences, once.
-#[derive(Serialize)]
-pub struct BatchDebug<'a> {
-    variant: &'static str,
-    instance: &'a str,
-    model: DebugModel<'a>,
-}
-
-/// The model's identity and training metadata.
-#[derive(Serialize)]
-pub struct DebugModel<'a> {
-    version: &'a str,
-    labels: &'a [String],
-    #[serde(flatten)]
-    info: &'a ModelInfo,
-}
-
-impl<'a> DebugModel<'a> {
-    fn of(model: &'a Model) -> Self {
-        DebugModel {
-            version: model.version(),
-            labels: model.labels(),
-            info: model.info(),
-        }
-    }
-}
-
-/// `POST /predict/batch` answer.
-#[derive(Serialize)]
-pub struct BatchBody<'a> {
-    predictions: Vec<PredictionBody<'a, Evidence>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    debug: Option<BatchDebug<'a>>,
-}
-
 /// Classifies one sentence.
+#[utoipa::path(
+    post,
+    path = "/predict",
+    tag = "predictions",
+    request_body = PredictRequest,
+    responses((status = 200, description = "Success.", body = Prediction), PredictErrors)
+)]
 pub async fn predict(
     State(state): State<SharedState>,
     request_id: RequestId,
@@ -146,19 +66,30 @@ pub async fn predict(
 ) -> Result<Response, ApiError> {
     check_sentence(&state, "sentence", &request.sentence)?;
     let model = serving_model(&state)?;
-    let mut body = classify(&state, &model, &request.sentence).map_debug(|evidence| SingleDebug {
+    let mut body = classify(&state, &model, &request.sentence).alone(|evidence| SingleDebug {
         variant: state.settings.variant.as_str(),
         instance: &state.settings.instance_id,
-        evidence,
+        tokens: evidence.tokens,
+        top_features: evidence.top_features,
+        inference_us: evidence.inference_us,
         model: DebugModel::of(&model),
     });
-    body.receipt = receipt(&state, &request_id, None, &body);
+    body.receipt = receipt(&state, &request_id, None, body.model_version, body.emotion);
     let labels = labels_header([body.emotion]);
     // Serialise here, while `model` is alive: the body borrows labels and version from it.
     Ok(([(X_PREDICTED_LABELS, labels)], Json(body)).into_response())
 }
 
-/// Classifies up to `EMOTION_MAX_BATCH` sentences, answering in the same order.
+/// Classifies up to EMOTION_MAX_BATCH sentences, answering in the same order.
+///
+/// All are checked before any is classified: one bad sentence refuses the whole batch.
+#[utoipa::path(
+    post,
+    path = "/predict/batch",
+    tag = "predictions",
+    request_body = BatchRequest,
+    responses((status = 200, description = "Success.", body = BatchResponse), BatchErrors)
+)]
 pub async fn predict_batch(
     State(state): State<SharedState>,
     request_id: RequestId,
@@ -184,7 +115,13 @@ pub async fn predict_batch(
         .map(|s| classify(&state, &model, s))
         .collect();
     for (i, prediction) in predictions.iter_mut().enumerate() {
-        prediction.receipt = receipt(&state, &request_id, Some(i), prediction);
+        prediction.receipt = receipt(
+            &state,
+            &request_id,
+            Some(i),
+            prediction.model_version,
+            prediction.emotion,
+        );
     }
     let debug = (state.settings.variant == Variant::V2).then(|| BatchDebug {
         variant: state.settings.variant.as_str(),
@@ -194,7 +131,7 @@ pub async fn predict_batch(
     let labels = labels_header(predictions.iter().map(|p| p.emotion));
     Ok((
         [(X_PREDICTED_LABELS, labels)],
-        Json(BatchBody { predictions, debug }),
+        Json(BatchResponse { predictions, debug }),
     )
         .into_response())
 }
@@ -206,20 +143,22 @@ fn labels_header<'a>(labels: impl IntoIterator<Item = &'a str>) -> HeaderValue {
     HeaderValue::from_str(&joined).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The feedback receipt of one prediction, when feedback is enabled.
-fn receipt<D>(
+/// The feedback receipt of one prediction (`emotion` by `model_version`), when feedback is
+/// enabled.
+fn receipt(
     state: &AppState,
     request_id: &RequestId,
     item: Option<usize>,
-    prediction: &PredictionBody<'_, D>,
+    model_version: &str,
+    emotion: &str,
 ) -> Option<String> {
     state.feedback.as_ref().map(|feedback| {
         feedback.issue(
             request_id.as_str(),
             item,
             state.settings.variant,
-            prediction.model_version,
-            prediction.emotion,
+            model_version,
+            emotion,
         )
     })
 }
@@ -251,9 +190,9 @@ fn check_sentence(state: &AppState, field: &str, text: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Classifies `text`; in v2 the body's `debug` is this sentence's evidence, which the caller
-/// completes with the context.
-fn classify<'m>(state: &AppState, model: &'m Model, text: &str) -> PredictionBody<'m, Evidence> {
+/// Classifies `text` as a batch item: in v2 its `debug` is this sentence's evidence, which
+/// [`BatchPrediction::alone`] completes with the context for a single answer.
+fn classify<'m>(state: &AppState, model: &'m Model, text: &str) -> BatchPrediction<'m> {
     let labels = model.labels();
     let started = Instant::now();
     let (prediction, evidence) = match state.settings.variant {
@@ -288,7 +227,7 @@ fn classify<'m>(state: &AppState, model: &'m Model, text: &str) -> PredictionBod
             }),
         ),
     };
-    PredictionBody {
+    BatchPrediction {
         emotion,
         confidence: prediction.confidence,
         model_version: model.version(),

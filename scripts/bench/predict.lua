@@ -1,5 +1,7 @@
 -- wrk script for POST /predict: cycles through a few realistic tweets so that the tokenizer and
 -- the model see varied input, and prints one machine-readable summary line for replica.sh.
+-- BATCH=N in the environment sends POST /predict/batch bodies of N sentences instead (the URL's
+-- path is replica.sh's business).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
@@ -14,9 +16,19 @@ local sentences = {
   "@friend lol that party was so much fun",
 }
 
+local batch = tonumber(os.getenv("BATCH") or "0") or 0
 local bodies = {}
 for i, s in ipairs(sentences) do
-  bodies[i] = '{"sentence": "' .. s .. '"}'
+  if batch > 0 then
+    -- N sentences starting at the i-th, so that consecutive batches differ.
+    local items = {}
+    for k = 0, batch - 1 do
+      items[#items + 1] = '"' .. sentences[((i + k - 1) % #sentences) + 1] .. '"'
+    end
+    bodies[i] = '{"sentences": [' .. table.concat(items, ", ") .. ']}'
+  else
+    bodies[i] = '{"sentence": "' .. s .. '"}'
+  end
 end
 
 local n = 0

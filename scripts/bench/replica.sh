@@ -4,10 +4,12 @@
 # Builds release binaries, trains the model if model/emotion-model.bin is missing, starts one
 # replica, measures time-to-ready from process start (polling /health/ready), runs wrk against
 # POST /predict for a fixed duration, reads resident memory (VmRSS/VmHWM) from /proc after the
-# load, then stops the replica with SIGTERM. Stops by itself; nothing outlives the script.
+# load and again after SETTLE seconds idle, then stops the replica with SIGTERM. Stops by itself;
+# nothing outlives the script.
 #
 # Knobs (environment): DURATION (default 20s), CONNECTIONS (64), THREADS (1), PORT (18000),
-# METRICS_PORT (19100), VARIANT (v1). wrk and the server share this machine's cores: the numbers
+# METRICS_PORT (19100), VARIANT (v1), BATCH (0: POST /predict; N: POST /predict/batch with N
+# sentences per request), SETTLE (10). wrk and the server share this machine's cores: the numbers
 # are for the pair, not for the server alone.
 set -euo pipefail
 
@@ -18,6 +20,11 @@ THREADS=${THREADS:-1}
 PORT=${PORT:-18000}
 METRICS_PORT=${METRICS_PORT:-19100}
 VARIANT=${VARIANT:-v1}
+BATCH=${BATCH:-0}
+SETTLE=${SETTLE:-10}
+export BATCH # read by predict.lua
+route=/predict
+[[ $BATCH -gt 0 ]] && route=/predict/batch
 MODEL=model/emotion-model.bin
 BIN=target/release/emotion-api
 LOG=$(mktemp -t emotion-api-bench.XXXXXX.log)
@@ -76,14 +83,16 @@ fi
 rss_idle=$(status_kb "$pid" VmRSS)
 
 echo "== warm-up (2s)"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s scripts/bench/predict.lua "http://127.0.0.1:$PORT/predict" >/dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s scripts/bench/predict.lua "http://127.0.0.1:$PORT$route" >/dev/null
 
-echo "== load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s scripts/bench/predict.lua"
+echo "== load: BATCH=$BATCH wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s scripts/bench/predict.lua ...$route"
 out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/bench/predict.lua \
-  "http://127.0.0.1:$PORT/predict")
+  "http://127.0.0.1:$PORT$route")
 echo "$out"
 rss=$(status_kb "$pid" VmRSS)
 hwm=$(status_kb "$pid" VmHWM)
+sleep "$SETTLE"
+rss_settled=$(status_kb "$pid" VmRSS)
 
 bench=$(grep '^BENCH ' <<<"$out")
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$bench"; }
@@ -106,6 +115,8 @@ socket errors       $(field socket_errors)
 time to ready       ${ready} ms (from process start, polled every ~2 ms)
 resident idle       $(mib "$rss_idle") MiB (VmRSS ${rss_idle} kB)
 resident after load $(mib "$rss") MiB (VmRSS ${rss} kB, VmHWM ${hwm} kB)
+resident ${SETTLE} s later $(mib "$rss_settled") MiB (VmRSS ${rss_settled} kB)
+route               ${route} (BATCH=${BATCH})
 exit on SIGTERM     ${stop_status}
 load average        ${load_avg} (1/5/15 min, at the end of the run; other work on the machine skews results)
 SUMMARY

@@ -16,7 +16,7 @@ use common::{featurize, list, prepare, Prepared};
 use emotion_model::features::select_vocabulary;
 use emotion_model::logistic::{doc_values, fit, idf, Csr};
 use emotion_model::metrics::evaluate;
-use emotion_model::Hyperparameters;
+use emotion_model::Featurization;
 
 fn main() {
     let mut ngrams = vec![2usize];
@@ -53,11 +53,11 @@ fn main() {
     for &ngram_max in &ngrams {
         for &min_df in &min_dfs {
             for &max_features in &caps {
-                let params = Hyperparameters {
+                let params = Featurization {
                     ngram_max,
                     min_df,
                     max_features,
-                    ..Hyperparameters::default()
+                    ..Featurization::default()
                 };
                 let vocab = select_vocabulary(&tok_train, &y_train, &params);
                 // The logistic module takes u32 feature indices, each at most once per document.

@@ -17,9 +17,9 @@
 mod common;
 
 use common::{featurize, list, prepare, Prepared};
-use emotion_model::features::{select_vocabulary, Selection};
+use emotion_model::features::select_vocabulary;
 use emotion_model::metrics::evaluate;
-use emotion_model::Hyperparameters;
+use emotion_model::{Featurization, Selection};
 
 fn main() {
     let mut ngrams = vec![1usize, 2];
@@ -66,12 +66,11 @@ fn main() {
         for &min_df in &min_dfs {
             for &max_features in &caps {
                 for &selection in &selections {
-                    let params = Hyperparameters {
+                    let params = Featurization {
                         ngram_max,
                         min_df,
                         max_features,
                         selection,
-                        ..Hyperparameters::default()
                     };
                     for &drop_top in &drop_tops {
                         let mut vocab = select_vocabulary(&tok_train, &y_train, &params);
@@ -80,7 +79,7 @@ fn main() {
                             let all = select_vocabulary(
                                 &tok_train,
                                 &y_train,
-                                &Hyperparameters {
+                                &Featurization {
                                     max_features: drop_top,
                                     ..params.clone()
                                 },

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::features::{Hyperparameters, ModelKind};
+use crate::hyperparameters::Hyperparameters;
 use crate::metrics::Evaluation;
 use crate::model::Model;
 
@@ -50,11 +50,11 @@ pub fn model_card(model: &Model) -> String {
         "# Model card: emotion classifier `{}`\n",
         model.version()
     );
-    let kind = match h.model {
-        ModelKind::NaiveBayes => {
+    let kind = match h {
+        Hyperparameters::NaiveBayes(_) => {
             "Multinomial Naive Bayes (linfa-bayes `MultinomialNb`) over token n-grams"
         }
-        ModelKind::Logistic => {
+        Hyperparameters::Logistic(_) => {
             "Multinomial logistic regression (L2-penalised softmax fitted with L-BFGS, hand-written \
              in `emotion_model::logistic`) over unit-norm presence vectors of token n-grams"
         }
@@ -75,18 +75,19 @@ pub fn model_card(model: &Model) -> String {
     let _ = writeln!(s, "| training rows | {} |", info.train_rows);
     let _ = writeln!(s, "| held-out rows | {} |", info.test_rows);
     let _ = writeln!(s, "| vocabulary | {} features |", info.vocabulary_size);
-    let _ = writeln!(s, "| model | {} |", h.model);
-    let specific = match h.model {
-        ModelKind::NaiveBayes => format!("alpha={}, binary={}", h.alpha, h.binary),
-        ModelKind::Logistic => format!(
+    let _ = writeln!(s, "| model | {} |", h.kind());
+    let specific = match h {
+        Hyperparameters::NaiveBayes(p) => format!("alpha={}, binary={}", p.alpha, p.binary),
+        Hyperparameters::Logistic(p) => format!(
             "l2={}, idf={}, iterations={}, presence features scaled to unit L2 norm",
-            h.l2, h.idf, h.iterations
+            p.l2, p.idf, p.iterations
         ),
     };
+    let f = h.features();
     let _ = writeln!(
         s,
         "| hyperparameters | {specific}, ngram_max={}, min_df={}, max_features={}, selection={:?} |\n",
-        h.ngram_max, h.min_df, h.max_features, h.selection
+        f.ngram_max, f.min_df, f.max_features, f.selection
     );
     let _ = writeln!(
         s,

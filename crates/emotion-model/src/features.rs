@@ -1,129 +1,12 @@
-//! Features: token n-grams, the vocabulary chosen at training time, and the hyperparameters that
-//! define both.
+//! Features: token n-grams and the vocabulary chosen at training time (by the
+//! [`Featurization`] hyperparameters).
 //!
 //! An n-gram feature is its tokens joined by one space, exactly as
 //! `linfa_preprocessing::CountVectorizer` joins them, so both count the same things.
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
-
-/// Everything that decides the model besides the data. Stored in the artifact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hyperparameters {
-    /// Which classifier is fitted.
-    pub model: ModelKind,
-    /// Additive (Laplace/Lidstone) smoothing of `MultinomialNb` (naive Bayes only).
-    pub alpha: f64,
-    /// L2 penalty of the logistic regression (logistic only).
-    pub l2: f64,
-    /// Weight present features by their training-set IDF before normalising (logistic only).
-    pub idf: bool,
-    /// L-BFGS iterations of the logistic regression (logistic only; fixed, for determinism).
-    pub iterations: usize,
-    /// Longest n-gram used as a feature (1 = unigrams, 2 = unigrams and bigrams).
-    pub ngram_max: usize,
-    /// Minimum number of training documents a feature must occur in.
-    pub min_df: usize,
-    /// Vocabulary cap: keep the features with the highest document frequency.
-    pub max_features: usize,
-    /// Count each feature at most once per document (binary multinomial NB). The logistic model
-    /// always uses presence.
-    pub binary: bool,
-    /// How the `max_features` features are ranked.
-    pub selection: Selection,
-}
-
-/// The classifier behind the serving table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ModelKind {
-    /// linfa-bayes `MultinomialNb` (the reference): weights are `ln P(f | c)`, biases `ln P(c)`.
-    NaiveBayes,
-    /// Multinomial logistic regression ([`crate::logistic`]) on unit-norm presence (x IDF)
-    /// vectors: weights and biases of the softmax.
-    Logistic,
-}
-
-impl std::str::FromStr for ModelKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "nb" => Ok(Self::NaiveBayes),
-            "logistic" => Ok(Self::Logistic),
-            _ => Err(format!("unknown model {s:?} (nb or logistic)")),
-        }
-    }
-}
-
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::NaiveBayes => "nb",
-            Self::Logistic => "logistic",
-        })
-    }
-}
-
-/// Ranking used to cap the vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Selection {
-    /// Most documents first.
-    DocumentFrequency,
-    /// Highest chi-squared association (presence vs. one class, best class) first.
-    Chi2,
-}
-
-impl std::str::FromStr for Selection {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "df" => Ok(Self::DocumentFrequency),
-            "chi2" => Ok(Self::Chi2),
-            _ => Err(format!("unknown selection {s:?} (df or chi2)")),
-        }
-    }
-}
-
-/// The default is [`Hyperparameters::logistic`]: its 4-fold cross-validated accuracy (0.3604)
-/// beats the best naive Bayes setting's (0.3511). Both were chosen by 4-fold cross-validation over
-/// the training rows only (see EXPERIMENTS.md), never on the held-out rows.
-impl Default for Hyperparameters {
-    fn default() -> Self {
-        Self::logistic()
-    }
-}
-
-impl Hyperparameters {
-    /// The best logistic regression setting by cross-validation: presence features of a
-    /// 10,000-n-gram vocabulary, no IDF, `l2` 3e-5, 400 L-BFGS iterations.
-    pub fn logistic() -> Self {
-        Self {
-            model: ModelKind::Logistic,
-            l2: 3e-5,
-            idf: false,
-            iterations: 400,
-            max_features: 10_000,
-            ..Self::naive_bayes()
-        }
-    }
-
-    /// The best naive Bayes setting by cross-validation (the linfa reference model). Its
-    /// logistic-only fields hold the logistic defaults, unused.
-    pub fn naive_bayes() -> Self {
-        Self {
-            model: ModelKind::NaiveBayes,
-            l2: 3e-5,
-            idf: false,
-            iterations: 400,
-            alpha: 3.0,
-            ngram_max: 2,
-            min_df: 2,
-            max_features: 3_000,
-            binary: true,
-            selection: Selection::DocumentFrequency,
-        }
-    }
-}
+use crate::hyperparameters::{Featurization, Selection};
 
 /// Calls `f` with every n-gram of `tokens` (n = 1..=`ngram_max`), position by position
 /// (unigram, then the bigram starting there, ...), the order `CountVectorizer` uses.
@@ -155,7 +38,7 @@ pub fn for_each_ngram(
 pub fn select_vocabulary(
     docs: &[Vec<String>],
     classes: &[usize],
-    params: &Hyperparameters,
+    params: &Featurization,
 ) -> Vec<String> {
     let n_classes = classes.iter().max().map_or(0, |&c| c + 1);
     // Per feature: documents containing it, per class.
@@ -243,22 +126,22 @@ mod tests {
     #[test]
     fn vocabulary_respects_min_df_cap_and_is_sorted() {
         let docs = [doc("x y"), doc("y z"), doc("y x"), doc("w w w")];
-        let params = Hyperparameters {
+        let params = Featurization {
             ngram_max: 1,
             min_df: 2,
             max_features: 10,
-            ..Hyperparameters::default()
+            selection: Selection::DocumentFrequency,
         };
         // "w" occurs 3 times but in one document only.
         let classes = [0, 1, 0, 1];
         assert_eq!(select_vocabulary(&docs, &classes, &params), ["x", "y"]);
-        let capped = Hyperparameters {
+        let capped = Featurization {
             max_features: 1,
             ..params
         };
         assert_eq!(select_vocabulary(&docs, &classes, &capped), ["y"]);
         // By chi2, "x" (only in class 0) beats "y" (in every document).
-        let chi = Hyperparameters {
+        let chi = Featurization {
             selection: Selection::Chi2,
             ..capped
         };

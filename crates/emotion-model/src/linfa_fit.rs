@@ -3,7 +3,7 @@
 //!
 //! How this works around the linfa defects measured on this machine:
 //! - `MultinomialNb` only takes a dense `Array2` (40k documents x a 41k-word vocabulary would be
-//!   about 10 GiB): the vocabulary is capped ([`Hyperparameters::max_features`]) and the dense
+//!   about 10 GiB): the vocabulary is capped ([`crate::hyperparameters::Featurization::max_features`]) and the dense
 //!   matrix is built and fitted in bounded chunks with `fit_with`, which only accumulates per-class
 //!   counts, so memory stays small and the result equals one big fit (integer counts add exactly
 //!   in `f64`).
@@ -27,9 +27,9 @@ use ndarray::{Array1, Array2};
 use serde::Deserialize;
 
 use crate::data::Example;
-use crate::features::Hyperparameters;
+use crate::hyperparameters::NaiveBayesParams;
 use crate::tokenize::tokenize;
-use crate::train::TrainError;
+use crate::train_error::TrainError;
 
 /// Dense cells per fitting chunk (8 bytes each): bounds memory whatever the vocabulary size.
 const CHUNK_CELLS: usize = 8_000_000;
@@ -45,7 +45,7 @@ pub struct LinfaVectorizer {
 
 impl LinfaVectorizer {
     /// A `CountVectorizer` that counts exactly the n-grams of `vocabulary` over our tokens.
-    pub fn new(vocabulary: &[String], params: &Hyperparameters) -> Result<Self, TrainError> {
+    pub fn new(vocabulary: &[String], params: &NaiveBayesParams) -> Result<Self, TrainError> {
         let feature_index: HashMap<&str, usize> = vocabulary
             .iter()
             .enumerate()
@@ -57,7 +57,7 @@ impl LinfaVectorizer {
             .tokenizer(Tokenizer::Function(whitespace_tokens))
             .convert_to_lowercase(false)
             .normalize(false)
-            .n_gram_range(1, params.ngram_max)
+            .n_gram_range(1, params.features.ngram_max)
             .fit_vocabulary(vocabulary)
             .map_err(|e| TrainError::Linfa(e.to_string()))?;
         let column_to_feature = vectorizer
@@ -118,7 +118,7 @@ pub fn fit_chunked(
     vectorizer: &LinfaVectorizer,
     rows: &[Example],
     classes: &[usize],
-    params: &Hyperparameters,
+    params: &NaiveBayesParams,
 ) -> Result<MultinomialNb<f64, usize>, TrainError> {
     // Grouped by class (stable within a class) so that each linfa dbg! covers one class.
     let mut order: Vec<usize> = (0..classes.len()).collect();

@@ -14,49 +14,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{self, ArtifactError};
-use crate::features::{for_each_ngram, Hyperparameters, ModelKind};
-use crate::metrics::Evaluation;
+use crate::features::for_each_ngram;
+use crate::hyperparameters::Hyperparameters;
+use crate::payload::{ModelInfo, Payload};
 use crate::tokenize::{tokenize, TOKENIZER_VERSION};
-
-/// Metadata stored in the artifact, serialisable for `/health` style endpoints and the model card.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    /// Artifact format version ([`crate::FORMAT_VERSION`] when written).
-    pub format_version: u32,
-    /// Version of this crate that trained the model.
-    pub trainer: String,
-    /// [`crate::tokenize::TOKENIZER_VERSION`] at training time.
-    pub tokenizer_version: u32,
-    /// Lowercase hex sha256 of the training CSV.
-    pub data_sha256: String,
-    /// How the data was split.
-    pub split: String,
-    /// Rows used for fitting.
-    pub train_rows: usize,
-    /// Rows held out for evaluation.
-    pub test_rows: usize,
-    /// Number of features (n-grams) in the vocabulary.
-    pub vocabulary_size: usize,
-    /// The training hyperparameters.
-    pub hyperparameters: Hyperparameters,
-    /// Held-out evaluation.
-    pub metrics: Evaluation,
-}
-
-/// The serialised content of an artifact (everything but its header).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Payload {
-    pub(crate) info: ModelInfo,
-    pub(crate) labels: Vec<String>,
-    pub(crate) vocabulary: Vec<String>,
-    /// Per-label bias: `ln P(c)` for naive Bayes, the softmax bias for logistic regression.
-    pub(crate) log_prior: Vec<f64>,
-    /// Per-feature, per-label weight, row-major by feature: `feature_log_prob[f * labels + c]`;
-    /// `ln P(f | c)` for naive Bayes, the softmax weight for logistic regression.
-    pub(crate) feature_log_prob: Vec<f64>,
-    /// Training-set IDF per feature (logistic regression with `idf`), otherwise empty.
-    pub(crate) idf: Vec<f64>,
-}
 
 /// A class prediction for one text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,11 +94,10 @@ impl Model {
         {
             return invalid("non-finite weight".into());
         }
-        if payload.info.hyperparameters.ngram_max == 0 {
+        if payload.info.hyperparameters.features().ngram_max == 0 {
             return invalid("ngram_max is 0".into());
         }
-        let h = &payload.info.hyperparameters;
-        let idf_len = if h.model == ModelKind::Logistic && h.idf {
+        let idf_len = if payload.has_idf() {
             payload.vocabulary.len()
         } else {
             0
@@ -182,7 +142,7 @@ impl Model {
 
     /// The artifact bytes (deterministic: the same model always gives the same bytes).
     pub fn to_bytes(&self) -> Vec<u8> {
-        artifact::encode(&self.payload)
+        artifact::encode(&self.payload).expect("a validated model's tensors fit their shapes")
     }
 
     /// Writes the artifact to `path` (via a temporary file and a rename, so a reader never sees
@@ -204,7 +164,7 @@ impl Model {
         &self.payload.labels
     }
 
-    /// Content-derived version: the first 12 hex digits of the payload's sha256.
+    /// Content-derived version: the first 12 hex digits of the artifact file's sha256.
     pub fn version(&self) -> &str {
         &self.version
     }
@@ -280,22 +240,20 @@ impl Model {
     fn feature_counts(&self, tokens: &[String]) -> Vec<(u32, f64)> {
         let mut hits: Vec<u32> = Vec::with_capacity(tokens.len() * 2);
         let mut buf = String::new();
-        for_each_ngram(
-            tokens,
-            self.payload.info.hyperparameters.ngram_max,
-            &mut buf,
-            |g| {
-                if let Some(&i) = self.index.get(g) {
-                    hits.push(i);
-                }
-            },
-        );
+        let params = &self.payload.info.hyperparameters;
+        for_each_ngram(tokens, params.features().ngram_max, &mut buf, |g| {
+            if let Some(&i) = self.index.get(g) {
+                hits.push(i);
+            }
+        });
         hits.sort_unstable();
-        if self.payload.info.hyperparameters.model == ModelKind::Logistic {
-            hits.dedup();
-            return crate::logistic::doc_values(&hits, &self.payload.idf);
-        }
-        let binary = self.payload.info.hyperparameters.binary;
+        let binary = match params {
+            Hyperparameters::Logistic(_) => {
+                hits.dedup();
+                return crate::logistic::doc_values(&hits, &self.payload.idf);
+            }
+            Hyperparameters::NaiveBayes(p) => p.binary,
+        };
         let mut counts: Vec<(u32, f64)> = Vec::with_capacity(hits.len());
         for i in hits {
             match counts.last_mut() {
@@ -353,33 +311,13 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::evaluate;
 
     fn payload() -> Payload {
-        let labels = vec!["a".to_string(), "b".to_string()];
-        Payload {
-            info: ModelInfo {
-                format_version: crate::FORMAT_VERSION,
-                trainer: "test".into(),
-                tokenizer_version: TOKENIZER_VERSION,
-                data_sha256: String::new(),
-                split: String::new(),
-                train_rows: 2,
-                test_rows: 1,
-                vocabulary_size: 2,
-                hyperparameters: Hyperparameters::naive_bayes(),
-                metrics: evaluate(&labels, &[0], &[0], 0),
-            },
-            labels,
-            vocabulary: vec!["good".into(), "sad".into()],
-            log_prior: vec![0.5f64.ln(), 0.5f64.ln()],
-            feature_log_prob: vec![-0.1, -2.0, -2.0, -0.1],
-            idf: Vec::new(),
-        }
+        Payload::example()
     }
 
     fn load(p: &Payload) -> Result<Model, ArtifactError> {
-        Model::from_bytes(&artifact::encode(p))
+        Model::from_bytes(&artifact::encode(p)?)
     }
 
     #[test]
@@ -392,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn inconsistent_payloads_are_invalid_even_with_a_valid_checksum() {
+    fn inconsistent_payloads_are_invalid() {
         type Breakage = (&'static str, fn(&mut Payload));
         let cases: [Breakage; 6] = [
             ("priors", |p| {
@@ -401,13 +339,16 @@ mod tests {
             ("weights", |p| p.feature_log_prob.push(0.0)),
             ("non-finite", |p| p.feature_log_prob[0] = f64::NAN),
             ("duplicate", |p| p.vocabulary[1] = "good".into()),
-            ("ngram_max", |p| p.info.hyperparameters.ngram_max = 0),
+            ("ngram_max", |p| {
+                p.info.hyperparameters.features_mut().ngram_max = 0
+            }),
             ("idf", |p| p.idf = vec![1.0, 1.0]),
         ];
         for (what, break_it) in cases {
             let mut p = payload();
             break_it(&mut p);
-            let err = load(&p).unwrap_err();
+            // The serving model's own checks, whatever the file format would let through.
+            let err = Model::from_payload(p, String::new()).unwrap_err();
             assert!(matches!(err, ArtifactError::Invalid(_)), "{what}: {err}");
             assert!(err.to_string().contains("invalid"), "{err}");
         }

@@ -8,40 +8,15 @@ use linfa_bayes::MultinomialNb;
 
 use crate::artifact::{version_of, FORMAT_VERSION};
 use crate::data::{split, Dataset, Example};
-use crate::features::{for_each_ngram, select_vocabulary, Hyperparameters, ModelKind};
+use crate::features::{for_each_ngram, select_vocabulary};
+use crate::hyperparameters::Hyperparameters;
 use crate::linfa_fit::{fit_chunked, serving_weights, LinfaVectorizer};
 use crate::logistic::{self, Csr};
 use crate::metrics::evaluate;
-use crate::model::{Model, ModelInfo, Payload};
+use crate::model::Model;
+use crate::payload::{ModelInfo, Payload};
 use crate::tokenize::tokenize;
-
-/// Why training failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// Hyperparameters out of range.
-    #[error("invalid hyperparameter: {0}")]
-    Hyperparameter(String),
-    /// The split left no training or no held-out rows.
-    #[error("the split leaves {train} training and {test} held-out rows; both must be non-zero")]
-    EmptySplit {
-        /// Training rows.
-        train: usize,
-        /// Held-out rows.
-        test: usize,
-    },
-    /// A label occurs only in held-out rows.
-    #[error("label {0:?} has no training rows")]
-    UnseenLabel(String),
-    /// No feature passed `min_df`.
-    #[error("the vocabulary is empty (min_df too high?)")]
-    EmptyVocabulary,
-    /// linfa reported an error.
-    #[error("linfa: {0}")]
-    Linfa(String),
-    /// The derived serving model failed its own consistency checks (a bug, not bad input).
-    #[error("derived model is inconsistent: {0}")]
-    Inconsistent(#[from] crate::artifact::ArtifactError),
-}
+use crate::train_error::TrainError;
 
 /// The result of [`train`]: the serving model and the fitted objects it was derived from, kept so
 /// tests can compare the two.
@@ -96,19 +71,26 @@ impl LogisticFeatures {
 
 fn check(params: &Hyperparameters) -> Result<(), TrainError> {
     let bad = |m: &str| Err(TrainError::Hyperparameter(m.to_string()));
-    if !(params.alpha.is_finite() && params.alpha > 0.0) {
-        return bad("alpha must be a positive finite number");
+    match params {
+        Hyperparameters::NaiveBayes(p) => {
+            if !(p.alpha.is_finite() && p.alpha > 0.0) {
+                return bad("alpha must be a positive finite number");
+            }
+        }
+        Hyperparameters::Logistic(p) => {
+            if !(p.l2.is_finite() && p.l2 > 0.0) {
+                return bad("l2 must be a positive finite number");
+            }
+            if p.iterations == 0 {
+                return bad("iterations must be at least 1");
+            }
+        }
     }
-    if !(params.l2.is_finite() && params.l2 > 0.0) {
-        return bad("l2 must be a positive finite number");
-    }
-    if params.iterations == 0 {
-        return bad("iterations must be at least 1");
-    }
-    if !(1..=3).contains(&params.ngram_max) {
+    let f = params.features();
+    if !(1..=3).contains(&f.ngram_max) {
         return bad("ngram_max must be 1, 2 or 3");
     }
-    if params.max_features == 0 {
+    if f.max_features == 0 {
         return bad("max_features must be at least 1");
     }
     Ok(())
@@ -139,7 +121,7 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         .collect();
 
     let tokens: Vec<Vec<String>> = train_rows.iter().map(|e| tokenize(&e.text)).collect();
-    let vocabulary = select_vocabulary(&tokens, &y_train, params);
+    let vocabulary = select_vocabulary(&tokens, &y_train, params.features());
     if vocabulary.is_empty() {
         return Err(TrainError::EmptyVocabulary);
     }
@@ -151,8 +133,8 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         }
     }
     let (mut nb, mut vectorizer, mut fitted, mut features) = (None, None, None, None);
-    let (log_prior, feature_log_prob, idf) = match params.model {
-        ModelKind::NaiveBayes => {
+    let (log_prior, feature_log_prob, idf) = match params {
+        Hyperparameters::NaiveBayes(params) => {
             let v = LinfaVectorizer::new(&vocabulary, params)?;
             let fit = fit_chunked(&v, &train_rows, &y_train, params)?;
             let (log_prior, feature_log_prob) = serving_weights(&fit, &labels, vocabulary.len())?;
@@ -160,14 +142,14 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
             vectorizer = Some(v);
             (log_prior, feature_log_prob, Vec::new())
         }
-        ModelKind::Logistic => {
+        Hyperparameters::Logistic(params) => {
             let mut f = LogisticFeatures {
                 index: vocabulary
                     .iter()
                     .enumerate()
                     .map(|(i, g)| (g.clone(), i as u32))
                     .collect(),
-                ngram_max: params.ngram_max,
+                ngram_max: params.features.ngram_max,
                 idf: Vec::new(),
             };
             let presence: Vec<Vec<u32>> = train_rows.iter().map(|e| f.presence(&e.text)).collect();
@@ -231,7 +213,7 @@ pub fn train(dataset: &Dataset, params: &Hyperparameters) -> Result<Trained, Tra
         .map(|e| unevaluated.predict(&e.text).label)
         .collect();
     payload.info.metrics = evaluate(&payload.labels, &truth, &predicted, majority);
-    let version = version_of(&payload);
+    let version = version_of(&payload)?;
     let model = Model::from_payload(payload, version)?;
     Ok(Trained {
         model,

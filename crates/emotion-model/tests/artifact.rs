@@ -3,13 +3,16 @@
 mod common;
 
 use emotion_model::{train, ArtifactError, Hyperparameters, Model};
+use sha2::{Digest, Sha256};
+
+fn tiny_params() -> Hyperparameters {
+    let mut params = Hyperparameters::default();
+    params.features_mut().min_df = 1;
+    params
+}
 
 fn tiny_model() -> Model {
-    let params = Hyperparameters {
-        min_df: 1,
-        ..Hyperparameters::default()
-    };
-    train(&common::tiny_data(), &params)
+    train(&common::tiny_data(), &tiny_params())
         .expect("tiny training")
         .model
 }
@@ -54,17 +57,26 @@ fn labels_are_sorted_and_version_is_12_hex_digits() {
 #[test]
 fn same_data_and_hyperparameters_give_the_same_artifact() {
     assert_eq!(tiny_model().to_bytes(), tiny_model().to_bytes());
-    let other = train(
-        &common::tiny_data(),
-        &Hyperparameters {
-            min_df: 1,
-            alpha: 0.5,
-            ..Hyperparameters::default()
-        },
-    )
-    .unwrap()
-    .model;
+    let mut params = tiny_params();
+    let Hyperparameters::Logistic(p) = &mut params else {
+        panic!("the default is logistic")
+    };
+    p.l2 = 1e-2;
+    let other = train(&common::tiny_data(), &params).unwrap().model;
     assert_ne!(other.version(), tiny_model().version());
+}
+
+#[test]
+fn the_version_is_the_files_sha256_prefix() {
+    let model = tiny_model();
+    let digest = Sha256::digest(model.to_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(model.version(), hex);
+}
+
+/// The file is a safetensors file: length prefix, JSON header, then the tensors.
+fn header_len(bytes: &[u8]) -> usize {
+    8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize
 }
 
 #[test]
@@ -78,18 +90,18 @@ fn missing_file_is_an_io_error_naming_the_path() {
 #[test]
 fn every_truncation_is_reported_as_truncated() {
     let bytes = tiny_model().to_bytes();
+    let header = header_len(&bytes);
     for len in [
         0,
         1,
         7,
         8,
-        11,
-        12,
-        20,
-        51,
-        52,
-        53,
-        bytes.len() / 2,
+        9,
+        header / 2,
+        header - 1,
+        header,
+        header + 1,
+        (header + bytes.len()) / 2,
         bytes.len() - 1,
     ] {
         let err = Model::from_bytes(&bytes[..len]).unwrap_err();
@@ -102,9 +114,22 @@ fn every_truncation_is_reported_as_truncated() {
 }
 
 #[test]
-fn flipped_bits_in_payload_or_checksum_fail_the_checksum() {
+fn flipped_bits_in_tensors_checksum_or_model_card_fail_the_checksum() {
     let bytes = tiny_model().to_bytes();
-    for at in [20, 40, 52, bytes.len() / 2, bytes.len() - 1] {
+    let header = header_len(&bytes);
+    // A letter of a label inside the model card ("worry" -> "vorry").
+    let in_card = bytes[..header]
+        .windows(5)
+        .position(|w| w == b"worry")
+        .unwrap();
+    assert_eq!(bytes[in_card], b'w');
+    for at in [
+        in_card,
+        header,
+        header + 8,
+        (header + bytes.len()) / 2,
+        bytes.len() - 1,
+    ] {
         let mut corrupt = bytes.clone();
         corrupt[at] ^= 0x01;
         let err = Model::from_bytes(&corrupt).unwrap_err();
@@ -118,24 +143,62 @@ fn flipped_bits_in_payload_or_checksum_fail_the_checksum() {
 
 #[test]
 fn foreign_files_are_not_artifacts() {
-    for bytes in [&b"{\"labels\": []}"[..], b"GIF89a........", &[0u8; 100]] {
+    // Another safetensors file: valid framing, no emotion model card.
+    let header = br#"{"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#;
+    let mut other = (header.len() as u64).to_le_bytes().to_vec();
+    other.extend_from_slice(header);
+    other.extend_from_slice(&[1, 2]);
+    for bytes in [
+        &b"{\"labels\": []}"[..],
+        b"GIF89a........",
+        &[0u8; 100],
+        &other,
+    ] {
         let err = Model::from_bytes(bytes).unwrap_err();
         assert!(matches!(err, ArtifactError::NotAnArtifact), "{err}");
+        assert!(err.to_string().contains("safetensors"), "{err}");
+    }
+}
+
+#[test]
+fn bincode_artifacts_of_formats_1_and_2_are_refused_with_a_retrain_hint() {
+    for old in [1u32, 2] {
+        let mut bytes = b"EMOTNB\r\n".to_vec();
+        bytes.extend_from_slice(&old.to_le_bytes());
+        bytes.extend_from_slice(&[0u8; 200]);
+        let err = Model::from_bytes(&bytes).unwrap_err();
+        assert!(
+            matches!(err, ArtifactError::UnsupportedVersion { found, supported: 3 } if found == old),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("format version {old}"))
+                && message.contains("retrain with this build's emotion-train"),
+            "{message}"
+        );
     }
 }
 
 #[test]
 fn other_format_versions_are_incompatible() {
-    assert_eq!(emotion_model::FORMAT_VERSION, 2);
-    // 1: the naive-Bayes-only format before the model kind and IDF were stored; 3: the future.
-    for other in [1u32, 3] {
-        let mut bytes = tiny_model().to_bytes();
-        bytes[8..12].copy_from_slice(&other.to_le_bytes());
+    assert_eq!(emotion_model::FORMAT_VERSION, 3);
+    // A future safetensors format: the card's format_version, checked before anything else.
+    let bytes = tiny_model().to_bytes();
+    let header = header_len(&bytes);
+    let field = br#"\"format_version\":3,"#;
+    let at = bytes[..header]
+        .windows(field.len())
+        .position(|w| w == field)
+        .expect("the card's top-level format_version");
+    for other in [4u32, 9] {
+        let mut bytes = bytes.clone();
+        bytes[at + field.len() - 2] = b'0' + other as u8;
         let err = Model::from_bytes(&bytes).unwrap_err();
         assert!(
             matches!(
                 err,
-                ArtifactError::UnsupportedVersion { found, supported: 2 } if found == other
+                ArtifactError::UnsupportedVersion { found, supported: 3 } if found == other
             ),
             "{err}"
         );

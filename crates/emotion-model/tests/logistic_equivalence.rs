@@ -3,12 +3,11 @@
 
 mod common;
 
-use emotion_model::features::ModelKind;
-use emotion_model::{train, Hyperparameters};
+use emotion_model::{train, Hyperparameters, ModelKind};
 
 fn logistic() -> Hyperparameters {
     let params = Hyperparameters::logistic();
-    assert_eq!(params.model, ModelKind::Logistic);
+    assert_eq!(params.kind(), ModelKind::Logistic);
     // The default is the logistic model (EXPERIMENTS.md: it wins under cross-validation).
     assert_eq!(params, Hyperparameters::default());
     params
@@ -19,7 +18,7 @@ fn serving_model_predicts_exactly_what_the_fitted_logistic_regression_predicts()
     let data = common::real_data();
     let trained = train(&data, &logistic()).unwrap();
     let model = &trained.model;
-    assert_eq!(model.info().hyperparameters.model, ModelKind::Logistic);
+    assert_eq!(model.info().hyperparameters.kind(), ModelKind::Logistic);
     assert!(trained.nb.is_none());
     let fitted = trained.logistic.as_ref().unwrap();
     let features = trained.logistic_features.as_ref().unwrap();

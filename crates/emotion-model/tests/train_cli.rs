@@ -27,15 +27,11 @@ fn write_tiny_csv(name: &str) -> std::path::PathBuf {
 }
 
 /// A well-formed but invalid hyperparameter value: exit status 1 and a message naming it.
-fn assert_value_rejected(data: &std::path::Path, flag: &str, value: &str) {
-    let run = emotion_train(&[
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "/tmp/unused",
-        flag,
-        value,
-    ]);
+fn assert_value_rejected(data: &std::path::Path, extra: &[&str], flag: &str, value: &str) {
+    let mut args = vec!["--data", data.to_str().unwrap(), "--out", "/tmp/unused"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[flag, value]);
+    let run = emotion_train(&args);
     assert_eq!(run.status.code(), Some(1), "{flag} {value}");
     let name = flag.trim_start_matches("--");
     assert!(String::from_utf8_lossy(&run.stderr).contains(name));
@@ -102,12 +98,33 @@ fn missing_data_file_and_bad_flags_are_reported() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--data is required"));
 
-    let run = emotion_train(&["--data", "x", "--out", "y", "--alpha", "lots"]);
+    let run = emotion_train(&["--data", "x", "--out", "y", "--l2", "lots"]);
     assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("--alpha"));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--l2"));
 
     let data = write_tiny_csv("cli-alpha.csv");
-    assert_value_rejected(&data, "--alpha", "0");
+    assert_value_rejected(&data, &["--model", "nb"], "--alpha", "0");
+}
+
+#[test]
+fn a_flag_of_the_other_model_family_is_refused_naming_it() {
+    for (args, flag) in [
+        (&["--alpha", "0.37"][..], "--alpha"),
+        (&["--binary", "false", "--model", "logistic"], "--binary"),
+        (&["--model", "nb", "--l2", "1e-4"], "--l2"),
+        (&["--idf", "true", "--model", "nb"], "--idf"),
+        (&["--model", "nb", "--iterations", "10"], "--iterations"),
+    ] {
+        let mut all = vec!["--data", "x", "--out", "y"];
+        all.extend_from_slice(args);
+        let run = emotion_train(&all);
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains(&format!("{flag} does not apply to the")),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -139,7 +156,7 @@ fn the_model_kind_is_selectable_and_recorded() {
                 .unwrap();
         assert_eq!(metrics["hyperparameters"]["model"], stored);
         assert_eq!(
-            model.info().hyperparameters.model.to_string(),
+            model.info().hyperparameters.kind().to_string(),
             kind,
             "info() records the kind"
         );
@@ -159,5 +176,5 @@ fn the_model_kind_is_selectable_and_recorded() {
     let run = emotion_train(&["--data", "x", "--out", "y", "--model", "svm"]);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("nb or logistic"));
-    assert_value_rejected(&data, "--l2", "0");
+    assert_value_rejected(&data, &[], "--l2", "0");
 }

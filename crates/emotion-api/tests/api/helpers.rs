@@ -10,7 +10,7 @@ use emotion_api::configuration::Settings;
 use emotion_api::startup::{Application, StartupError};
 use emotion_api::state::SharedState;
 use emotion_model::data::{Dataset, Example};
-use emotion_model::{Hyperparameters, Model};
+use emotion_model::{Hyperparameters, LogisticParams, Model};
 use service_kit::shutdown::Shutdown;
 use tokio::task::JoinHandle;
 
@@ -67,11 +67,13 @@ fn tiny_dataset() -> Dataset {
     }
 }
 
-fn train(alpha: f64) -> Vec<u8> {
-    let params = Hyperparameters {
-        alpha,
-        ..Hyperparameters::default()
-    };
+/// Trains the default (logistic) model with L2 penalty `l2`: another penalty gives other weights,
+/// so two artifacts differ in what they predict, not only in their metadata.
+fn train(l2: f64) -> Vec<u8> {
+    let params = Hyperparameters::Logistic(LogisticParams {
+        l2,
+        ..LogisticParams::default()
+    });
     emotion_model::train(&tiny_dataset(), &params)
         .expect("the tiny data set trains")
         .model
@@ -81,13 +83,14 @@ fn train(alpha: f64) -> Vec<u8> {
 /// The artifact every test app serves, trained once per test binary.
 pub fn model_bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| train(1.0))
+    BYTES.get_or_init(|| train(LogisticParams::default().l2))
 }
 
-/// A second, different artifact (another smoothing), for reload tests.
+/// A second artifact with other weights (a 1,000 times stronger L2 penalty, so flatter
+/// probabilities), for reload tests.
 pub fn other_model_bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| train(0.5))
+    BYTES.get_or_init(|| train(LogisticParams::default().l2 * 1_000.0))
 }
 
 /// The version of an artifact.

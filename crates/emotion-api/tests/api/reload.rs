@@ -5,13 +5,21 @@ use serde_json::json;
 use crate::helpers::{model_bytes, other_model_bytes, spawn_app, version_of};
 
 async fn served_version(app: &crate::helpers::TestApp) -> String {
+    served(app).await.0
+}
+
+/// The model version and the confidence of a text whose words the models know.
+async fn served(app: &crate::helpers::TestApp) -> (String, f64) {
     let body: serde_json::Value = app
-        .predict(json!({"sentence": "hi"}))
+        .predict(json!({"sentence": "so worried and nervous about the exam"}))
         .await
         .json()
         .await
         .unwrap();
-    body["model_version"].as_str().unwrap().to_owned()
+    (
+        body["model_version"].as_str().unwrap().to_owned(),
+        body["confidence"].as_f64().unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -20,13 +28,21 @@ async fn a_reload_swaps_in_the_new_artifact() {
     let old = version_of(model_bytes());
     let new = version_of(other_model_bytes());
     assert_ne!(old, new, "the two test artifacts must differ");
-    assert_eq!(served_version(&app).await, old);
+    let (before, old_confidence) = served(&app).await;
+    assert_eq!(before, old);
 
     std::fs::write(&app.model_path, other_model_bytes()).unwrap();
     let reported = app.state.reload().await.expect("reload");
 
     assert_eq!(reported, new);
-    assert_eq!(served_version(&app).await, new);
+    let (after, new_confidence) = served(&app).await;
+    assert_eq!(after, new);
+    // The new weights are served, not only the new version string.
+    assert_ne!(
+        old_confidence.to_bits(),
+        new_confidence.to_bits(),
+        "same answer from both artifacts: {old_confidence}"
+    );
     let text = app.metrics().await;
     assert!(
         text.contains(r#"emotion_api_model_reloads_total{variant="v1",result="ok"} 1"#),

@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! emotion-train --data data/tweet_emotions.csv --out model/
-//!     [--model nb|logistic] [--l2 F] [--idf true|false] [--iterations N]   (logistic)
-//!     [--alpha 3] [--binary true]                                           (naive Bayes)
+//!     [--model nb|logistic] [--l2 F] [--idf true|false] [--iterations N]   (logistic only)
+//!     [--alpha 3] [--binary true]                                           (naive Bayes only)
 //!     [--ngram-max 2] [--min-df 2] [--max-features 10000] [--selection df|chi2]
 //!     (defaults: `Hyperparameters::default()`, see EXPERIMENTS.md)
 //! ```
+//!
+//! A flag of the other family (`--alpha` without `--model nb`, `--l2` with it) is refused with
+//! exit status 2, like any invalid argument: it would otherwise be silently ignored.
 //!
 //! linfa-bayes prints a `dbg!` of each fitted class histogram to stderr; our own output goes to
 //! stdout, so `2>/dev/null` silences linfa without hiding the summary (errors still exit non-zero).
@@ -17,7 +20,9 @@ use std::time::Instant;
 
 use emotion_model::card::{metrics_json, model_card};
 use emotion_model::data::load_csv;
-use emotion_model::{train, Hyperparameters};
+use emotion_model::{
+    train, Featurization, Hyperparameters, LogisticParams, ModelKind, NaiveBayesParams,
+};
 
 struct Args {
     data: PathBuf,
@@ -25,14 +30,15 @@ struct Args {
     params: Hyperparameters,
 }
 
-const USAGE: &str = "usage: emotion-train --data <csv> --out <dir> [--alpha F] [--ngram-max N] \
-[--min-df N] [--max-features N] [--binary true|false] [--selection df|chi2] \
-[--model nb|logistic] [--l2 F] [--idf true|false] [--iterations N]";
+const USAGE: &str = "usage: emotion-train --data <csv> --out <dir> [--model logistic|nb] \
+[--ngram-max N] [--min-df N] [--max-features N] [--selection df|chi2] \
+[--l2 F] [--idf true|false] [--iterations N] (logistic only) \
+[--alpha F] [--binary true|false] (nb only)";
 
 fn parse_args() -> Result<Args, String> {
     let mut data = None;
     let mut out = None;
-    let mut params = Hyperparameters::default();
+    let mut flags: Vec<(String, String)> = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
@@ -41,30 +47,79 @@ fn parse_args() -> Result<Args, String> {
         let value = it
             .next()
             .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-        let bad = |what: &str| format!("{flag} {value:?}: expected {what}");
         match flag.as_str() {
             "--data" => data = Some(PathBuf::from(&value)),
             "--out" => out = Some(PathBuf::from(&value)),
-            "--alpha" => params.alpha = value.parse().map_err(|_| bad("a number"))?,
-            "--ngram-max" => params.ngram_max = value.parse().map_err(|_| bad("an integer"))?,
-            "--min-df" => params.min_df = value.parse().map_err(|_| bad("an integer"))?,
-            "--max-features" => {
-                params.max_features = value.parse().map_err(|_| bad("an integer"))?
-            }
-            "--binary" => params.binary = value.parse().map_err(|_| bad("true or false"))?,
-            "--selection" => params.selection = value.parse().map_err(|_| bad("df or chi2"))?,
-            "--model" => params.model = value.parse().map_err(|_| bad("nb or logistic"))?,
-            "--l2" => params.l2 = value.parse().map_err(|_| bad("a number"))?,
-            "--idf" => params.idf = value.parse().map_err(|_| bad("true or false"))?,
-            "--iterations" => params.iterations = value.parse().map_err(|_| bad("an integer"))?,
-            _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
+            _ => flags.push((flag, value)),
         }
+    }
+    // The family first, wherever --model stands: it decides which other flags are allowed.
+    let mut kind = ModelKind::Logistic;
+    for (flag, value) in flags.iter().filter(|(f, _)| f == "--model") {
+        kind = value
+            .parse()
+            .map_err(|_| format!("{flag} {value:?}: expected nb or logistic"))?;
+    }
+    // The shared featurisation starts from the default model's whatever the family, as it always
+    // has: `--model nb` alone keeps a 10,000-feature vocabulary (EXPERIMENTS.md passes
+    // `--max-features 3000` for the cross-validated NB setting).
+    let mut params = match kind {
+        ModelKind::Logistic => Hyperparameters::Logistic(LogisticParams::default()),
+        ModelKind::NaiveBayes => Hyperparameters::NaiveBayes(NaiveBayesParams {
+            features: Featurization::default(),
+            ..NaiveBayesParams::default()
+        }),
+    };
+    for (flag, value) in &flags {
+        apply(&mut params, flag, value)?;
     }
     Ok(Args {
         data: data.ok_or_else(|| format!("--data is required\n{USAGE}"))?,
         out: out.ok_or_else(|| format!("--out is required\n{USAGE}"))?,
         params,
     })
+}
+
+/// Sets one hyperparameter flag, refusing one that the chosen family does not have.
+fn apply(params: &mut Hyperparameters, flag: &str, value: &str) -> Result<(), String> {
+    let bad = |what: &str| format!("{flag} {value:?}: expected {what}");
+    let kind = params.kind();
+    let not_for = |family: &str, other: &str| {
+        format!(
+            "{flag} does not apply to the {kind} model: it is a {family} hyperparameter \
+             (select that model with --model {other})\n{USAGE}"
+        )
+    };
+    let f = params.features_mut();
+    match flag {
+        "--model" => {}
+        "--ngram-max" => f.ngram_max = value.parse().map_err(|_| bad("an integer"))?,
+        "--min-df" => f.min_df = value.parse().map_err(|_| bad("an integer"))?,
+        "--max-features" => f.max_features = value.parse().map_err(|_| bad("an integer"))?,
+        "--selection" => f.selection = value.parse().map_err(|_| bad("df or chi2"))?,
+        "--alpha" | "--binary" => {
+            let Hyperparameters::NaiveBayes(p) = params else {
+                return Err(not_for("naive Bayes", "nb"));
+            };
+            if flag == "--alpha" {
+                p.alpha = value.parse().map_err(|_| bad("a number"))?;
+            } else {
+                p.binary = value.parse().map_err(|_| bad("true or false"))?;
+            }
+        }
+        "--l2" | "--idf" | "--iterations" => {
+            let Hyperparameters::Logistic(p) = params else {
+                return Err(not_for("logistic regression", "logistic"));
+            };
+            match flag {
+                "--l2" => p.l2 = value.parse().map_err(|_| bad("a number"))?,
+                "--idf" => p.idf = value.parse().map_err(|_| bad("true or false"))?,
+                _ => p.iterations = value.parse().map_err(|_| bad("an integer"))?,
+            }
+        }
+        _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
+    }
+    Ok(())
 }
 
 fn run(args: &Args) -> Result<(), String> {

@@ -5,7 +5,12 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 
-.PHONY: help start-project stop-project reload-gateway experiment-report test test-static test-e2e test-browser logs status certs credentials train bench images-offline nginx-test test-host-nginx clean-mode
+# Every target is a command, none is a file. Targets run one after another,
+# even under -j: `test` is test-static, then test-e2e.
+.PHONY: help start-project stop-project reload-gateway experiment-report test test-static test-e2e \
+	test-browser test-resilience bench-resilience nix-static logs status certs credentials train \
+	bench images-offline nginx-test test-host-nginx clean-mode
+.NOTPARALLEL:
 
 help: ## show this help
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,14 +27,13 @@ reload-gateway: ## apply new gateway parameters live, e.g. AB_V2_PERCENT=30 make
 experiment-report: ## the A/B readout from Prometheus, v2 against v1 (ARGS="--window 24h --json")
 	cargo run --release -q -p experiment-report -- $(ARGS)
 
-test: ## fmt, clippy, cargo test, nginx -t, then the e2e suite on the real stack
-	scripts/test.sh
+test: test-static test-e2e ## the static checks, then the e2e suite on real services
 
-test-static: ## fmt, clippy, cargo test and nginx -t only
-	STATIC_ONLY=1 scripts/test.sh
+test-static: ## fmt, clippy, cargo test, nginx -t, promtool, shellcheck + ruff, .env.example
+	scripts/test-static.sh
 
-test-e2e: ## the e2e suite only (starts the stack if it is not running)
-	E2E_ONLY=1 scripts/test.sh
+test-e2e: ## the e2e suite on host nginx, then on the stack with the browser test (started if not running)
+	scripts/test-e2e.sh
 
 test-browser: ## the landing page in headless Chromium (starts the stack if it is not running)
 	scripts/on-stack.sh scripts/browser-test.sh

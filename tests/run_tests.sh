@@ -5,7 +5,7 @@
 # nothing failed. Extra arguments go to tests/e2e/run.py (e.g. --only ab).
 #
 # `make test` runs the same suite, after the static checks, on a stack it
-# starts itself when none is running (scripts/test.sh).
+# starts itself when none is running (scripts/test-e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec scripts/e2e.sh "$@"

@@ -9,7 +9,7 @@ SHELL := bash
 # even under -j: `test` is test-static, then test-e2e.
 .PHONY: help start-project stop-project reload-gateway experiment-report test test-static test-e2e \
 	test-browser test-resilience bench-resilience nix-static logs status certs credentials train \
-	bench images-offline nginx-test test-host-nginx clean-mode
+	bench bench-reference images-offline nginx-test test-host-nginx clean-mode
 .NOTPARALLEL:
 
 help: ## show this help
@@ -64,6 +64,9 @@ train: ## train the champion into model/ and the challenger into model/challenge
 
 bench: ## replica benchmark (scripts/bench/replica.sh)
 	scripts/bench/replica.sh
+
+bench-reference: ## one Rust replica against the Python reference (1 and N uvicorn workers), same run (bench/compare.sh)
+	bench/compare.sh
 
 images-offline: ## build the offline images (no registry needed)
 	scripts/offline-images.sh

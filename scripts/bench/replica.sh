@@ -14,6 +14,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/lib.sh
+. scripts/bench/lib.sh
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
@@ -29,15 +31,8 @@ MODEL=model/emotion-model.bin
 BIN=target/release/emotion-api
 LOG=$(mktemp -t emotion-api-bench.XXXXXX.log)
 
-command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
-command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
-
-echo "== build (release)"
-cargo build --release --quiet -p emotion-api -p emotion-model
-if [[ ! -f $MODEL ]]; then
-  echo "== train model ($MODEL missing)"
-  target/release/emotion-train --data data/tweet_emotions.csv --out model/
-fi
+bench_require_tools
+bench_build_rust "$MODEL"
 
 pid=""
 cleanup() {
@@ -47,9 +42,6 @@ cleanup() {
   fi
 }
 trap cleanup EXIT INT TERM
-
-mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 echo "== start one replica (variant $VARIANT, rate limit off) on 127.0.0.1:$PORT"
 start_ns=$(date +%s%N)
@@ -63,15 +55,10 @@ RUST_LOG=warn \
   "$BIN" >"$LOG" 2>&1 &
 pid=$!
 
-ready=""
-for _ in $(seq 1 2000); do
-  if curl -fs -o /dev/null "http://127.0.0.1:$PORT/health/ready" 2>/dev/null; then
-    ready=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-    break
-  fi
+ready=$(bench_wait_ready "http://127.0.0.1:$PORT/health/ready" "$pid" "$start_ns" 20) || {
   kill -0 "$pid" 2>/dev/null || { echo "replica exited; log:" >&2; cat "$LOG" >&2; exit 1; }
-  sleep 0.002
-done
+  ready=""
+}
 if [[ -z $ready ]]; then
   echo "replica not ready within the polling budget; log:" >&2
   cat "$LOG" >&2
@@ -95,7 +82,7 @@ sleep "$SETTLE"
 rss_settled=$(status_kb "$pid" VmRSS)
 
 bench=$(grep '^BENCH ' <<<"$out")
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$bench"; }
+field() { bench_field "$1" "$bench"; }
 
 load_avg=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -38,7 +38,7 @@ def nar_hash_ok(value):
     if not isinstance(value, str) or not value.startswith("sha256-"):
         return False
     try:
-        return len(base64.b64decode(value[len("sha256-"):], validate=True)) == 32
+        return len(base64.b64decode(value[len("sha256-") :], validate=True)) == 32
     except ValueError:
         return False
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lint of everything that is not Rust: shell with shellcheck (warnings and
-# errors; Debian's package), Python with ruff (ruff.toml; pinned, installed
-# from PyPI into build/venv the way the test suites install their tools).
+# errors; Debian's package), Python with ruff check and ruff format --check
+# (ruff.toml; pinned, installed from PyPI into build/venv the way the test
+# suites install their tools; `build/venv/bin/ruff format` fixes the layout).
 # Files are the ones git knows, tracked or new, so a new script is linted
 # before its first commit.
 set -euo pipefail
@@ -23,4 +24,5 @@ if [[ ! -x $venv/bin/ruff ]] || [[ $("$venv/bin/ruff" --version) != "ruff $RUFF_
 fi
 mapfile -t python < <(files '*.py')
 "$venv/bin/ruff" check -q "${python[@]}"
-echo "ruff: ${#python[@]} Python files clean"
+"$venv/bin/ruff" format -q --check "${python[@]}"
+echo "ruff: ${#python[@]} Python files clean and formatted"

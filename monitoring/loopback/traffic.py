@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Traffic for monitoring/loopback/run.sh: predictions on both variants, batches, invalid input
 (422) and a burst past the rate limit (429). Prints the status counts it got."""
+
 import collections
 import json
 import sys
@@ -9,8 +10,16 @@ import urllib.error
 import urllib.request
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:27080"
-TEXTS = ["I love this so much", "this is terrible and I hate it", "so bored today",
-         "worried about tomorrow", "what a fun party", "I miss you", "happy birthday!!", "ugh work again"]
+TEXTS = [
+    "I love this so much",
+    "this is terrible and I hate it",
+    "so bored today",
+    "worried about tomorrow",
+    "what a fun party",
+    "I miss you",
+    "happy birthday!!",
+    "ugh work again",
+]
 seen = collections.Counter()
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Real-browser test of the gateway's landing page (nginx/www, served at `/`).
 
-Drives Debian's headless Chromium through chromedriver with Selenium (pinned, installed from PyPI
-into build/browser/venv on first use; the script re-runs itself there). Needs the Debian packages
+Drives Debian's headless Chromium through chromedriver with Selenium, and checks the served OpenAPI
+document with openapi-spec-validator (both pinned, installed from PyPI into build/browser/venv on
+first use; the script re-runs itself there). Needs the Debian packages
 `chromium` and `chromium-driver`, and `openssl` when a certificate is given.
 
 Target and credentials as in tests/e2e/run.py, with the same environment variables:
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import os
 import pathlib
 import re
@@ -49,43 +51,59 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BUILD = REPO / "build" / "browser"
 VENV = BUILD / "venv"
-# Pinned; 4.51 and later need a certifi newer than the package index here offers.
-SELENIUM = "4.50.0"
+# Pinned; selenium 4.51 and later need a certifi newer than the package index here offers.
+# openapi-spec-validator carries the OpenAPI 3.1 meta-schema the served document is checked against.
+PACKAGES = {"selenium": "4.50.0", "openapi-spec-validator": "0.9.0"}
 
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from cli import add_target_arguments, credentials  # noqa: E402
 from client import LABELS, request  # noqa: E402
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 # /docs (nginx/conf/api-docs.conf): the same, plus the hash of the one inline style Swagger UI needs.
-DOCS_CSP = CSP.replace("style-src 'self';",
-                       "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w=';")
+DOCS_CSP = CSP.replace("style-src 'self';", "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w=';")
 # Every operation of the OpenAPI document (crates/emotion-api/tests/api/openapi.rs has the same list).
-OPERATIONS = {("POST", "/predict"), ("POST", "/predict/batch"), ("POST", "/feedback"),
-              ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/openapi.json")}
+OPERATIONS = {
+    ("POST", "/predict"),
+    ("POST", "/predict/batch"),
+    ("POST", "/feedback"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/openapi.json"),
+}
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 
 
-def ensure_selenium() -> None:
-    """Re-runs this script in build/browser/venv, with Selenium installed there if it is missing."""
-    try:
-        import selenium
+def _installed(python) -> dict:
+    """{package: version} of PACKAGES as installed for `python` (empty where it cannot tell)."""
+    code = (
+        "import importlib.metadata as m, json, sys\n"
+        "out = {}\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: out[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(out))"
+    )
+    run = subprocess.run([str(python), "-c", code, *PACKAGES], capture_output=True, text=True)
+    return json.loads(run.stdout) if run.returncode == 0 else {}
 
-        if selenium.__version__ == SELENIUM:
-            return
-    except ImportError:
-        pass
+
+def ensure_venv() -> None:
+    """Re-runs this script in build/browser/venv, with PACKAGES installed there if they are missing."""
     python = VENV / "bin" / "python"
     if pathlib.Path(sys.prefix).resolve() == VENV.resolve():
-        sys.exit(f"error: selenium {SELENIUM} is not importable in {VENV}")
-    have = subprocess.run([str(python), "-c", "import selenium; print(selenium.__version__)"],
-                          capture_output=True, text=True).stdout.strip() if python.exists() else ""
-    if have != SELENIUM:
-        print(f"note: installing selenium=={SELENIUM} into {VENV}", flush=True)
+        if _installed(sys.executable) != PACKAGES:
+            sys.exit(f"error: {PACKAGES} are not all importable in {VENV}")
+        return
+    if not python.exists() or _installed(python) != PACKAGES:
+        pins = [f"{name}=={version}" for name, version in PACKAGES.items()]
+        print(f"note: installing {' '.join(pins)} into {VENV}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", f"selenium=={SELENIUM}"], check=True, timeout=900)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", *pins], check=True, timeout=900)
     os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
 
 
@@ -93,23 +111,35 @@ def parse_args(argv):
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_target_arguments(p, "certificate to trust [E2E_CACERT]; empty: accept any certificate")
-    p.add_argument("--burst", type=int, default=int(env("BROWSER_BURST", "40")),
-                   help="requests in the rate-limit burst (more than the limit's burst)")
-    p.add_argument("--rate-limit-pause", type=float, default=float(env("E2E_RATE_LIMIT_PAUSE", "3")),
-                   help="seconds to wait after the burst, for the rate-limit bucket to refill")
+    p.add_argument(
+        "--burst",
+        type=int,
+        default=int(env("BROWSER_BURST", "40")),
+        help="requests in the rate-limit burst (more than the limit's burst)",
+    )
+    p.add_argument(
+        "--rate-limit-pause",
+        type=float,
+        default=float(env("E2E_RATE_LIMIT_PAUSE", "3")),
+        help="seconds to wait after the burst, for the rate-limit bucket to refill",
+    )
     p.add_argument("--chromium", default=env("CHROMIUM_BIN", "/usr/bin/chromium"))
     p.add_argument("--chromedriver", default=env("CHROMEDRIVER_BIN", "/usr/bin/chromedriver"))
     p.add_argument("--screenshots", default=str(BUILD), help="folder for the PNG screenshots")
-    p.add_argument("--headed", action="store_true",
-                   help="a visible browser window (needs a display, e.g. xvfb-run): shows that no login "
-                        "dialog holds up a 401, which headless Chromium could not show")
+    p.add_argument(
+        "--headed",
+        action="store_true",
+        help="a visible browser window (needs a display, e.g. xvfb-run): shows that no login "
+        "dialog holds up a 401, which headless Chromium could not show",
+    )
     return p.parse_args(argv)
 
 
 def spki_sha256(cert: str) -> str:
     """Base64 SHA-256 of the certificate's SubjectPublicKeyInfo, Chromium's pin format."""
-    pem = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"], check=True,
-                         capture_output=True, text=True).stdout
+    pem = subprocess.run(
+        ["openssl", "x509", "-in", cert, "-noout", "-pubkey"], check=True, capture_output=True, text=True
+    ).stdout
     der = base64.b64decode("".join(line for line in pem.splitlines() if "-----" not in line))
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
@@ -148,7 +178,7 @@ def main(argv=None) -> int:
         if not os.access(tool, os.X_OK):
             print(f"error: {tool} not found (apt-get install chromium chromium-driver)", file=sys.stderr)
             return 2
-    ensure_selenium()
+    ensure_venv()
 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -172,8 +202,16 @@ def main(argv=None) -> int:
 
     options = webdriver.ChromeOptions()
     options.binary_location = args.chromium
-    flags = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--disable-background-networking", f"--window-size={DESKTOP[0]},{DESKTOP[1]}", trust]
+    flags = [
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+        trust,
+    ]
     for flag in flags if args.headed else ["--headless=new", *flags]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -189,12 +227,17 @@ def main(argv=None) -> int:
 
     def page_headers():
         seen = []
-        for path, ctype in (("/", "text/html; charset=utf-8"), ("/app.js", "text/javascript; charset=utf-8"),
-                            ("/style.css", "text/css; charset=utf-8")):
+        for path, ctype in (
+            ("/", "text/html; charset=utf-8"),
+            ("/app.js", "text/javascript; charset=utf-8"),
+            ("/style.css", "text/css; charset=utf-8"),
+        ):
             resp = request(base + path, context=tls)
             assert resp.status == 200, f"GET {path}: {resp.short()}"
             assert resp.header("Content-Type") == ctype, f"GET {path}: Content-Type {resp.header('Content-Type')!r}"
-            assert resp.header("Content-Security-Policy") == CSP, f"GET {path}: CSP {resp.header('Content-Security-Policy')!r}"
+            assert resp.header("Content-Security-Policy") == CSP, (
+                f"GET {path}: CSP {resp.header('Content-Security-Policy')!r}"
+            )
             assert resp.header("X-Content-Type-Options") == "nosniff", f"GET {path}: no nosniff"
             assert "max-age=" in (resp.header("Strict-Transport-Security") or ""), f"GET {path}: no HSTS"
             assert resp.header("WWW-Authenticate") is None, f"GET {path} asks for credentials"
@@ -212,13 +255,20 @@ def main(argv=None) -> int:
 
     def docs_headers():
         seen = []
-        for path, ctype in (("/docs", "text/html"), ("/docs/", "text/html"), ("/docs/swagger-ui-bundle.js", "javascript"),
-                            ("/docs/swagger-ui.css", "text/css")):
+        for path, ctype in (
+            ("/docs", "text/html"),
+            ("/docs/", "text/html"),
+            ("/docs/swagger-ui-bundle.js", "javascript"),
+            ("/docs/swagger-ui.css", "text/css"),
+        ):
             resp = request(base + path, context=tls)
             assert resp.status == 200, f"GET {path}: {resp.short()}"
-            assert ctype in (resp.header("Content-Type") or ""), f"GET {path}: Content-Type {resp.header('Content-Type')!r}"
-            assert resp.header("Content-Security-Policy") == DOCS_CSP, \
+            assert ctype in (resp.header("Content-Type") or ""), (
+                f"GET {path}: Content-Type {resp.header('Content-Type')!r}"
+            )
+            assert resp.header("Content-Security-Policy") == DOCS_CSP, (
                 f"GET {path}: CSP {resp.header('Content-Security-Policy')!r}"
+            )
             assert resp.header("X-Content-Type-Options") == "nosniff", f"GET {path}: no nosniff"
             assert "max-age=" in (resp.header("Strict-Transport-Security") or ""), f"GET {path}: no HSTS"
             assert resp.header("WWW-Authenticate") is None, f"GET {path} asks for credentials"
@@ -226,12 +276,29 @@ def main(argv=None) -> int:
         resp = request(base + "/docs/nope.js", context=tls)
         assert resp.status == 404 and resp.json()["error"]["code"] == "not_found", f"GET /docs/nope.js: {resp.short()}"
         resp = request(base + "/docs", "POST", b"x", {"Content-Type": "text/plain"}, context=tls)
-        assert resp.status == 405 and resp.json()["error"]["code"] == "method_not_allowed", f"POST /docs: {resp.short()}"
+        assert resp.status == 405 and resp.json()["error"]["code"] == "method_not_allowed", (
+            f"POST /docs: {resp.short()}"
+        )
         assert resp.header("Allow") == "GET, HEAD", f"POST /docs: Allow {resp.header('Allow')!r}"
         seen.append("the docs CSP, nosniff, HSTS, no credentials asked; /docs/nope.js: JSON 404; POST /docs: 405")
         return "; ".join(seen)
 
     checks.run("docs_headers", docs_headers)
+
+    def openapi_document_valid():
+        from openapi_spec_validator import validate
+
+        resp = request(base + "/openapi.json", context=tls)
+        assert resp.status == 200, f"GET /openapi.json: {resp.short()}"
+        doc = resp.json()
+        assert str(doc.get("openapi", "")).startswith("3.1."), f"openapi {doc.get('openapi')!r}, want 3.1.x"
+        validate(doc)  # raises with the offending path when the document breaks the meta-schema
+        verbs = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+        ops = {(m.upper(), path) for path, item in doc["paths"].items() for m in item if m in verbs}
+        assert ops == OPERATIONS, f"operations {sorted(ops)}, want {sorted(OPERATIONS)}"
+        return f"OpenAPI {doc['openapi']} valid against the 3.1 meta-schema, {len(ops)} operations"
+
+    checks.run("openapi_document_valid", openapi_document_valid)
 
     try:
         driver = webdriver.Chrome(service=Service(executable_path=args.chromedriver), options=options)
@@ -246,9 +313,14 @@ def main(argv=None) -> int:
     def screenshot(name: str) -> str:
         """The whole page, not only the viewport."""
         size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            },
+        )
         path = shots / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))
         return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
@@ -257,7 +329,8 @@ def main(argv=None) -> int:
         js("const m = document.getElementById('message'); m.textContent = ''; m.className = 'message';")
         by_id("submit").click()
         WebDriverWait(driver, timeout).until(
-            lambda d: by_id("message").get_attribute("class") in ("message ok", "message error"))
+            lambda d: by_id("message").get_attribute("class") in ("message ok", "message error")
+        )
         return by_id("message").get_attribute("class").split()[-1], by_id("message").text
 
     def set_value(element_id: str, value: str) -> None:
@@ -295,18 +368,21 @@ def main(argv=None) -> int:
                 .filter(e => !(e.labels && e.labels.length)).map(e => e.id || e.name);""")
             assert not unlabelled, f"form controls without a label: {unlabelled}"
             msg = by_id("message")
-            assert msg.get_attribute("aria-live") == "polite" and msg.get_attribute("role") == "status", \
+            assert msg.get_attribute("aria-live") == "polite" and msg.get_attribute("role") == "status", (
                 "the message is not a polite live region"
+            )
             links = js("return [...document.querySelectorAll('footer a')].map(a => a.href);")
             assert links[1:] == ["http://localhost:3000/", "http://localhost:9090/"], f"footer links {links}"
             # The API documentation (Swagger UI, checked at the end) must answer.
-            api_doc = links[0][len(base):]
+            api_doc = links[0][len(base) :]
             assert api_doc == "/docs", f"API documentation link {links[0]}"
             assert request(base + api_doc, context=tls).status == 200, f"{api_doc} does not answer 200"
             assert "host running the stack" in driver.find_element(By.TAG_NAME, "footer").text
             stored = js("return [localStorage.length, sessionStorage.length, document.cookie];")
-            return f"title, labels, live region, links {links} ({api_doc} answers); " \
-                   f"{screenshot('01-page')}; storage before use: {stored}"
+            return (
+                f"title, labels, live region, links {links} ({api_doc} answers); "
+                f"{screenshot('01-page')}; storage before use: {stored}"
+            )
 
         checks.run("page_loads", page_loads)
 
@@ -376,9 +452,12 @@ def main(argv=None) -> int:
         checks.run("console_clean_after_predictions", console_clean)
 
         def credentials_not_stored():
-            got = js("""return {local: localStorage.length, session: sessionStorage.length,
+            got = js(
+                """return {local: localStorage.length, session: sessionStorage.length,
                 cookie: document.cookie.includes(arguments[0]) || document.cookie.includes(arguments[1])};""",
-                     password, base64.b64encode(f"{user}:{password}".encode()).decode())
+                password,
+                base64.b64encode(f"{user}:{password}".encode()).decode(),
+            )
             assert got == {"local": 0, "session": 0, "cookie": False}, f"stored: {got}"
             return "localStorage and sessionStorage empty, no cookie holds them, after two predictions"
 
@@ -424,16 +503,22 @@ def main(argv=None) -> int:
         # --- Phone ------------------------------------------------------------------------------
 
         def phone_layout():
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-                "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True},
+            )
             time.sleep(0.3)
             seen = overflow()
             assert seen["innerWidth"] == PHONE[0], f"viewport {seen}"
             assert seen["scrollWidth"] <= seen["clientWidth"] and not seen["wide"], f"horizontal overflow: {seen}"
             shot = screenshot("05-phone-debug")
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-                "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
-            return f"{PHONE[0]}x{PHONE[1]}: scrollWidth {seen['scrollWidth']} = clientWidth {seen['clientWidth']}; {shot}"
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True},
+            )
+            return (
+                f"{PHONE[0]}x{PHONE[1]}: scrollWidth {seen['scrollWidth']} = clientWidth {seen['clientWidth']}; {shot}"
+            )
 
         checks.run("phone_viewport_no_horizontal_scroll", phone_layout)
 
@@ -488,21 +573,26 @@ def main(argv=None) -> int:
                 kind, text = submit_and_wait()
             finally:
                 js("window.fetch = window.realFetch;")
-            assert kind == "error" and "No replica of variant v2 (debug)" in text and "5 seconds" in text, \
+            assert kind == "error" and "No replica of variant v2 (debug)" in text and "5 seconds" in text, (
                 f"{kind}: {text!r}"
+            )
             return f"(simulated 503) {text!r}; {screenshot('09-phone-503')}"
 
         checks.run("not_ready_503_sentence", not_ready)
 
         def network_error():
             driver.execute_cdp_cmd("Network.enable", {})
-            driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-                "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+            driver.execute_cdp_cmd(
+                "Network.emulateNetworkConditions",
+                {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+            )
             try:
                 kind, text = submit_and_wait()
             finally:
-                driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-                    "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+                driver.execute_cdp_cmd(
+                    "Network.emulateNetworkConditions",
+                    {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+                )
             assert kind == "error" and "could not be reached" in text, f"{kind}: {text!r}"
             return f"(browser offline) {text!r}; {screenshot('10-phone-network')}"
 
@@ -510,8 +600,10 @@ def main(argv=None) -> int:
 
         def console_only_expected():
             entries = console()
-            expected = re.compile(r"/predict - Failed to load resource: (the server responded with a status of "
-                                  r"(401|413|422)|net::ERR_INTERNET_DISCONNECTED)")
+            expected = re.compile(
+                r"/predict - Failed to load resource: (the server responded with a status of "
+                r"(401|413|422)|net::ERR_INTERNET_DISCONNECTED)"
+            )
             bad = [e for e in entries if e.get("level") in ("SEVERE", "WARNING") and not expected.search(e["message"])]
             assert not bad, f"console: {bad}"
             return f"{len(entries)} console entries, all the provoked /predict failures"
@@ -525,7 +617,8 @@ def main(argv=None) -> int:
             auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
             for attempt in (1, 2):  # noqa: B007 (reported after the loop)
                 js("const m = document.getElementById('message'); m.textContent = ''; m.className = 'message';")
-                statuses = driver.execute_async_script("""
+                statuses = driver.execute_async_script(
+                    """
                     const [auth, n, done] = arguments;
                     const sent = [];
                     for (let i = 0; i < n; i++) {
@@ -535,9 +628,13 @@ def main(argv=None) -> int:
                     }
                     document.getElementById('predict-form').requestSubmit();  // queued behind the burst
                     Promise.all(sent).then(done);
-                """, auth, args.burst)
+                """,
+                    auth,
+                    args.burst,
+                )
                 WebDriverWait(driver, 20).until(
-                    lambda d: by_id("message").get_attribute("class") in ("message ok", "message error"))
+                    lambda d: by_id("message").get_attribute("class") in ("message ok", "message error")
+                )
                 text = by_id("message").text
                 if "Too many requests" in text:
                     break
@@ -548,8 +645,10 @@ def main(argv=None) -> int:
             shot = screenshot("11-phone-429")
             console()  # the burst's 429s are logged by the browser, as expected
             time.sleep(args.rate_limit_pause)
-            return f"burst of {args.burst}: {counts} (attempt {attempt}); page: {text!r}; {shot}; " \
-                   f"waited {args.rate_limit_pause:.0f}s for the limit to refill"
+            return (
+                f"burst of {args.burst}: {counts} (attempt {attempt}); page: {text!r}; {shot}; "
+                f"waited {args.rate_limit_pause:.0f}s for the limit to refill"
+            )
 
         checks.run("rate_limit_429_sentence", rate_limited)
 
@@ -562,14 +661,20 @@ def main(argv=None) -> int:
             WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
             assert driver.title == "emotion-api: API documentation", f"title {driver.title!r}"
             blocks = driver.find_elements(By.CSS_SELECTOR, ".opblock")
-            listed = {(b.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
-                       b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text) for b in blocks}
+            listed = {
+                (
+                    b.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
+                    b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text,
+                )
+                for b in blocks
+            }
             assert listed == OPERATIONS, f"operations listed: {sorted(listed)}"
             title = driver.find_element(By.CSS_SELECTOR, ".info .title").text
             assert title.startswith("emotion-api"), f"document title {title!r}"
             # "Try it out" on the readiness probe: fetch() to this origin under the CSP.
-            ready = next(b for b in blocks if b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text
-                         == "/health/ready")
+            ready = next(
+                b for b in blocks if b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text == "/health/ready"
+            )
             ready.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
             WebDriverWait(driver, 10).until(lambda d: ready.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
             ready.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
@@ -582,8 +687,10 @@ def main(argv=None) -> int:
             entries = console()
             bad = [e for e in entries if e.get("level") in ("SEVERE", "WARNING")]
             assert not bad, f"console: {bad}"
-            return f"{len(listed)} operations listed, /predict among them; Try it out on /health/ready: 200; " \
-                   f"console clean ({len(entries)} entries); {screenshot('12-docs')}"
+            return (
+                f"{len(listed)} operations listed, /predict among them; Try it out on /health/ready: 200; "
+                f"console clean ({len(entries)} entries); {screenshot('12-docs')}"
+            )
 
         checks.run("docs_lists_operations", docs_lists_operations)
     finally:

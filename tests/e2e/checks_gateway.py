@@ -195,7 +195,9 @@ def load_balancing(ctx):
     distinct = Counter(instances)
     assert None not in distinct, f"a response had no X-Instance: {instances}"
     assert len(set(first)) == ctx.v1_replicas, f"first {ctx.v1_replicas} consecutive requests hit {first}"
-    assert len(distinct) == ctx.v1_replicas, f"{len(distinct)} distinct instances, expected {ctx.v1_replicas}: {dict(distinct)}"
+    assert len(distinct) == ctx.v1_replicas, (
+        f"{len(distinct)} distinct instances, expected {ctx.v1_replicas}: {dict(distinct)}"
+    )
     return f"{len(instances)} requests over {len(distinct)} instances: {dict(distinct)}"
 
 
@@ -214,7 +216,9 @@ def failover_skips_stopped_replica(ctx):
         during = [predict(ctx.target) for _ in range(4 * ctx.v1_replicas)]
         codes = Counter(r.status for r in during)
         seen = Counter(r.header("X-Instance") for r in during)
-        assert set(codes) == {200}, f"with one replica stopped: {dict(codes)} {[r.short() for r in during if r.status != 200][:2]}"
+        assert set(codes) == {200}, (
+            f"with one replica stopped: {dict(codes)} {[r.short() for r in during if r.status != 200][:2]}"
+        )
         assert len(seen) == ctx.v1_replicas - 1, f"with one replica stopped, served by {dict(seen)}"
     finally:
         _run_hook(ctx.start_replica_cmd, "start-replica")
@@ -253,23 +257,28 @@ def feedback_counts_receipts_once_per_replica(ctx):
     assert resp.status == 200, f"/predict: {resp.short()}"
     prediction = resp.json()
     receipt = prediction.get("receipt")
-    assert isinstance(receipt, str) and receipt.count(".") == 1, \
+    assert isinstance(receipt, str) and receipt.count(".") == 1, (
         f"the /predict answer has no receipt (EMOTION_FEEDBACK_KEY not set on the replicas?): {resp.short()}"
+    )
     payload, tag = receipt.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     request_id = resp.header("X-Request-Id") or ""
-    assert claims.get("request_id") == request_id and len(request_id) == 32, \
+    assert claims.get("request_id") == request_id and len(request_id) == 32, (
         f"receipt request_id {claims.get('request_id')!r}, X-Request-Id {request_id!r}"
+    )
     seen = [f"receipt signs the gateway's request id {request_id[:8]}…"]
 
-    for what, auth in (("no credentials", None), ("wrong password", ctx.target.auth_header(password="wrong-" + "x" * 8))):
+    for what, auth in (
+        ("no credentials", None),
+        ("wrong password", ctx.target.auth_header(password="wrong-" + "x" * 8)),
+    ):
         r = _feedback(ctx, receipt, prediction["emotion"], auth=auth, headers=v1)
         assert r.status == 401 and is_json_error(r), f"{what}: {r.short()}"
         assert (r.header("WWW-Authenticate") or "").startswith("Basic"), f"{what}: no Basic challenge"
     seen.append("without credentials: 401")
 
     i = len(payload) // 2
-    tampered = f"{payload[:i]}{'B' if payload[i] == 'A' else 'A'}{payload[i + 1:]}.{tag}"
+    tampered = f"{payload[:i]}{'B' if payload[i] == 'A' else 'A'}{payload[i + 1 :]}.{tag}"
     for what, (rec, label), code in (
         ("tampered receipt", (tampered, prediction["emotion"]), "invalid_receipt"),
         ("forged tag", (f"{payload}.{'A' * 43}", prediction["emotion"]), "invalid_receipt"),
@@ -279,9 +288,15 @@ def feedback_counts_receipts_once_per_replica(ctx):
         assert r.status == 422 and _code(r) == code, f"{what}: {r.short()}, expected 422 {code}"
     seen.append("tampered/forged receipt: 422 invalid_receipt; unknown label: 422 invalid_label")
 
-    r = request(ctx.base_url.rstrip("/") + "/feedback", "GET", headers={"Authorization": ctx.target.auth_header()},
-                context=ctx.target.tls_context())
-    assert r.status == 405 and (r.header("Allow") or "").upper() == "POST", f"GET /feedback: {r.short()} Allow {r.header('Allow')!r}"
+    r = request(
+        ctx.base_url.rstrip("/") + "/feedback",
+        "GET",
+        headers={"Authorization": ctx.target.auth_header()},
+        context=ctx.target.tls_context(),
+    )
+    assert r.status == 405 and (r.header("Allow") or "").upper() == "POST", (
+        f"GET /feedback: {r.short()} Allow {r.header('Allow')!r}"
+    )
 
     r = _feedback(ctx, receipt, prediction["emotion"], headers=v1)
     assert r.status == 200, f"the genuine receipt: {r.short()}"
@@ -292,12 +307,16 @@ def feedback_counts_receipts_once_per_replica(ctx):
     replays = [_feedback(ctx, receipt, prediction["emotion"], headers=v1) for _ in range(ctx.v1_replicas)]
     statuses = Counter(x.status for x in replays)
     assert set(statuses) <= {200, 409}, f"replays: {[x.short() for x in replays]}"
-    assert statuses[409] >= 1 and 1 + statuses[200] <= ctx.v1_replicas, \
+    assert statuses[409] >= 1 and 1 + statuses[200] <= ctx.v1_replicas, (
         f"{ctx.v1_replicas} replays: {dict(statuses)}, expected a 409 and at most {ctx.v1_replicas} counts in all"
-    assert all(_code(x) == "feedback_already_counted" for x in replays if x.status == 409), \
+    )
+    assert all(_code(x) == "feedback_already_counted" for x in replays if x.status == 409), (
         f"409 bodies: {[x.short() for x in replays if x.status == 409]}"
-    seen.append(f"genuine: 200 counted; {ctx.v1_replicas} replays: {dict(statuses)} "
-                f"(counted {1 + statuses[200]}x over {ctx.v1_replicas} replicas)")
+    )
+    seen.append(
+        f"genuine: 200 counted; {ctx.v1_replicas} replays: {dict(statuses)} "
+        f"(counted {1 + statuses[200]}x over {ctx.v1_replicas} replicas)"
+    )
     return "; ".join(seen)
 
 
@@ -330,7 +349,9 @@ def rate_limit_burst(ctx):
     responses = _burst(ctx, ctx.burst_size)
     codes = Counter(r.status for r in responses)
     limited = [r for r in responses if r.status == 429]
-    assert not [c for c in codes if c >= 500 or c == 0], f"5xx or transport errors in the burst: {dict(codes)} {_errors(responses)}"
+    assert not [c for c in codes if c >= 500 or c == 0], (
+        f"5xx or transport errors in the burst: {dict(codes)} {_errors(responses)}"
+    )
     assert limited, f"no 429 in a burst of {ctx.burst_size}: {dict(codes)}"
     assert codes[200] >= 1, f"nothing passed: {dict(codes)}"
     for r in limited:
@@ -382,7 +403,9 @@ def rate_limit_is_per_client(ctx):
     statuses = proc.stdout.split()
     assert proc.returncode == 0, f"second client command failed ({proc.returncode}): {proc.stderr.strip()[-300:]}"
     assert during[429] > 0, f"the first client was not limited while the second one ran: {dict(during)}"
-    assert statuses and all(s == "200" for s in statuses), f"second client got {statuses} while the first got {dict(during)}"
+    assert statuses and all(s == "200" for s in statuses), (
+        f"second client got {statuses} while the first got {dict(during)}"
+    )
     _pause_for_rate_limit(ctx)
     return f"first client {dict(first_codes)}; second client meanwhile: {statuses}"
 
@@ -411,13 +434,21 @@ def bad_input_gets_json_4xx(ctx):
         resp = request(ctx.base_url.rstrip("/") + path, context=ctx.target.tls_context())
         assert resp.status == 404 and is_json_error(resp), f"GET {path}: {resp.short()}"
     seen.append("unknown paths (/nope, /stub_status, /metrics, ...): 404 JSON")
-    resp = request(ctx.base_url.rstrip("/") + "/predict", "GET", headers={"Authorization": ctx.target.auth_header()},
-                   context=ctx.target.tls_context())
+    resp = request(
+        ctx.base_url.rstrip("/") + "/predict",
+        "GET",
+        headers={"Authorization": ctx.target.auth_header()},
+        context=ctx.target.tls_context(),
+    )
     assert 400 <= resp.status < 500 and is_json_error(resp), f"GET /predict: {resp.short()}"
     seen.append(f"GET /predict: {resp.status}")
     # A 405 names exactly the methods of its route (RFC 9110 §15.5.6), whoever answers it.
-    for method, path, allowed in (("POST", "/health/live", {"GET", "HEAD"}), ("DELETE", "/openapi.json", {"GET", "HEAD"}),
-                                  ("GET", "/predict", {"POST"}), ("PUT", "/predict/batch", {"POST"})):
+    for method, path, allowed in (
+        ("POST", "/health/live", {"GET", "HEAD"}),
+        ("DELETE", "/openapi.json", {"GET", "HEAD"}),
+        ("GET", "/predict", {"POST"}),
+        ("PUT", "/predict/batch", {"POST"}),
+    ):
         headers = {"Authorization": ctx.target.auth_header()} if path.startswith("/predict") else {}
         resp = request(ctx.base_url.rstrip("/") + path, method, headers=headers, context=ctx.target.tls_context())
         got = {m.strip().upper() for m in (resp.header("Allow") or "").split(",") if m.strip()}

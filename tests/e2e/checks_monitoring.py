@@ -233,7 +233,8 @@ def check_dashboards_static(ctx) -> str:
                 if isinstance(ref, dict) and ref.get("type") != "grafana":
                     assert ref.get("uid") in uids, (
                         f"{path.name}: panel {panel.get('title')!r} uses data source uid {ref.get('uid')!r}, "
-                        f"provisioned: {sorted(uids)}")
+                        f"provisioned: {sorted(uids)}"
+                    )
             if panel.get("type") != "row":
                 assert panel.get("targets"), f"{path.name}: panel {panel.get('title')!r} has no query"
                 for target in panel["targets"]:
@@ -359,8 +360,10 @@ def check_dashboard_queries_return_data(ctx) -> str:
             except AssertionError as exc:
                 failures.append((where, expr, str(exc)))
         if not failures:
-            return (f"{len(queries)} panel queries over {len(dashboard_files(ctx.repo_root))} dashboards "
-                    f"all return data{note}")
+            return (
+                f"{len(queries)} panel queries over {len(dashboard_files(ctx.repo_root))} dashboards "
+                f"all return data{note}"
+            )
         if time.monotonic() >= deadline:
             detail = "; ".join(f"{w}: {e!r} -> {why}" for w, e, why in failures[:8])
             raise AssertionError(f"{len(failures)}/{len(queries)} panel queries return no data: {detail}")

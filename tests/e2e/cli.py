@@ -18,8 +18,11 @@ def add_target_arguments(p: argparse.ArgumentParser, cacert_help: str) -> None:
     p.add_argument("--cacert", default=env("E2E_CACERT", "secrets/tls.crt"), help=cacert_help)
     p.add_argument("--user", default=env("E2E_USER"), help="basic-auth user [E2E_USER]")
     p.add_argument("--password", default=env("E2E_PASSWORD"), help="basic-auth password [E2E_PASSWORD]")
-    p.add_argument("--credentials-file", default=env("E2E_CREDENTIALS_FILE"),
-                   help="KEY=VALUE file with GATEWAY_USER/GATEWAY_PASSWORD, e.g. secrets/credentials.env")
+    p.add_argument(
+        "--credentials-file",
+        default=env("E2E_CREDENTIALS_FILE"),
+        help="KEY=VALUE file with GATEWAY_USER/GATEWAY_PASSWORD, e.g. secrets/credentials.env",
+    )
 
 
 def read_env_file(path: str) -> dict[str, str]:

@@ -59,21 +59,41 @@ def parse_args(argv):
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_target_arguments(p, "CA/certificate file to trust [E2E_CACERT]")
-    p.add_argument("--http-url", default=env("E2E_HTTP_URL"), help="plain HTTP base URL for the redirect check [E2E_HTTP_URL]")
-    p.add_argument("--second-client-cmd", default=env("E2E_SECOND_CLIENT_CMD"),
-                   help="shell command that sends a few /predict requests from ANOTHER client address and prints "
-                        "one HTTP status per line; it gets E2E_USER/E2E_PASSWORD in its environment")
-    p.add_argument("--api-addr", action="append", default=[], metavar="HOST:PORT",
-                   help="an API address that must NOT be reachable from here (repeatable)")
-    p.add_argument("--stop-replica-cmd", default=env("E2E_STOP_REPLICA_CMD"),
-                   help="shell command that stops ONE v1 replica (with --start-replica-cmd: failover check)")
-    p.add_argument("--start-replica-cmd", default=env("E2E_START_REPLICA_CMD"),
-                   help="shell command that starts it again and returns once it is ready")
+    p.add_argument(
+        "--http-url", default=env("E2E_HTTP_URL"), help="plain HTTP base URL for the redirect check [E2E_HTTP_URL]"
+    )
+    p.add_argument(
+        "--second-client-cmd",
+        default=env("E2E_SECOND_CLIENT_CMD"),
+        help="shell command that sends a few /predict requests from ANOTHER client address and prints "
+        "one HTTP status per line; it gets E2E_USER/E2E_PASSWORD in its environment",
+    )
+    p.add_argument(
+        "--api-addr",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="an API address that must NOT be reachable from here (repeatable)",
+    )
+    p.add_argument(
+        "--stop-replica-cmd",
+        default=env("E2E_STOP_REPLICA_CMD"),
+        help="shell command that stops ONE v1 replica (with --start-replica-cmd: failover check)",
+    )
+    p.add_argument(
+        "--start-replica-cmd",
+        default=env("E2E_START_REPLICA_CMD"),
+        help="shell command that starts it again and returns once it is ready",
+    )
     p.add_argument("--prometheus-url", default=env("E2E_PROMETHEUS_URL"), help="enables the monitoring checks")
     p.add_argument("--v1-replicas", type=int, default=int(env("E2E_V1_REPLICAS", "3")))
     p.add_argument("--burst", type=int, default=int(env("E2E_BURST", "60")), help="requests in a rate-limit burst")
-    p.add_argument("--rate-limit-pause", type=float, default=float(env("E2E_RATE_LIMIT_PAUSE", "3")),
-                   help="seconds for the client's rate-limit bucket to refill (burst / rate, plus margin)")
+    p.add_argument(
+        "--rate-limit-pause",
+        type=float,
+        default=float(env("E2E_RATE_LIMIT_PAUSE", "3")),
+        help="seconds for the client's rate-limit bucket to refill (burst / rate, plus margin)",
+    )
     p.add_argument("--only", action="append", default=[], help="run only checks whose name contains this")
     return p.parse_args(argv)
 

@@ -81,9 +81,14 @@ def parse_wrk(out):
     total = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "p50": lat.get("50", "?"), "p99": lat.get("99", "?"),
-            "requests": int(total.group(1)) if total else 0, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(1).strip() if errors else "none"}
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50": lat.get("50", "?"),
+        "p99": lat.get("99", "?"),
+        "requests": int(total.group(1)) if total else 0,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1).strip() if errors else "none",
+    }
 
 
 def to_ms(s):
@@ -96,8 +101,9 @@ def to_ms(s):
 def recreate_apis(ctx, override):
     """Recreate the API containers with (or without) the benchmark override, then let Nginx
     re-resolve them (it resolves upstream names only when it loads its configuration)."""
-    files = ["-f", "compose.yaml"] + (["-f", str(Path(__file__).resolve().parent / "compose.bench.yaml")]
-                                      if override else [])
+    files = ["-f", "compose.yaml"] + (
+        ["-f", str(Path(__file__).resolve().parent / "compose.bench.yaml")] if override else []
+    )
     env = dict(os.environ, COMPOSE_PROJECT_NAME=ctx.stack.project)
     sh(["scripts/compose.sh", *files, "up", "-d", "--no-deps", "api-v1", "api-v2"], timeout=600, env=env)
     for c in ctx.v1() + ctx.v2():
@@ -156,14 +162,26 @@ def main():
     cases = [
         ("static 200, TLS", f"https://{ctx.gateway_ip}:8443/static", {}),
         ("static 200, TLS + basic auth", f"https://{ctx.gateway_ip}:8443/static-auth", {"BENCH_AUTH_B64": b64}),
-        ("POST /predict v1, TLS + basic auth", f"https://{ctx.gateway_ip}/predict",
-         {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body}),
-        ("POST /predict v2 (debug), TLS + basic auth", f"https://{ctx.gateway_ip}/predict",
-         {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body, "BENCH_GROUP": "debug"}),
-        ("POST /predict v1, TLS, no auth (bench-only location, diagnosis)",
-         f"https://{ctx.gateway_ip}:8443/predict-noauth", {"BENCH_METHOD": "POST", "BENCH_BODY": body}),
-        (SHADOW_CASE, f"https://{ctx.gateway_ip}/predict",
-         {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body}),
+        (
+            "POST /predict v1, TLS + basic auth",
+            f"https://{ctx.gateway_ip}/predict",
+            {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body},
+        ),
+        (
+            "POST /predict v2 (debug), TLS + basic auth",
+            f"https://{ctx.gateway_ip}/predict",
+            {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body, "BENCH_GROUP": "debug"},
+        ),
+        (
+            "POST /predict v1, TLS, no auth (bench-only location, diagnosis)",
+            f"https://{ctx.gateway_ip}:8443/predict-noauth",
+            {"BENCH_METHOD": "POST", "BENCH_BODY": body},
+        ),
+        (
+            SHADOW_CASE,
+            f"https://{ctx.gateway_ip}/predict",
+            {"BENCH_AUTH_B64": b64, "BENCH_METHOD": "POST", "BENCH_BODY": body},
+        ),
     ]
     rows = []
     os.chdir(REPO)
@@ -184,8 +202,11 @@ def wait_serving(client, url, timeout=20):
     """A reload is asynchronous: wait until the benchmark server answers before measuring."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        p = subprocess.run(client.nsenter(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", url]),
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            client.nsenter(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", url]),
+            capture_output=True,
+            text=True,
+        )
         if p.stdout.strip() == "200":
             return
         time.sleep(0.5)
@@ -198,8 +219,11 @@ def shadow(ctx, on):
     mirror = nginxconf.params_file(ctx, "shadow-mirror.conf")
     split = nginxconf.params_file(ctx, "ab-split.conf")
     text = ctx.nginx_exec("cat", split).stdout
-    sample = re.sub(r"(split_clients \"\$request_id\" \$shadow_sample \{)[^}]*\}",
-                    r"\1\n    *    1;\n}" if on else r"\1\n    *    0;\n}", text)
+    sample = re.sub(
+        r"(split_clients \"\$request_id\" \$shadow_sample \{)[^}]*\}",
+        r"\1\n    *    1;\n}" if on else r"\1\n    *    0;\n}",
+        text,
+    )
     Tuned._write(ctx, split, sample)
     Tuned._write(ctx, mirror, "mirror /_shadow;\n" if on else "")
     ctx.nginx_exec("nginx", "-t")
@@ -213,39 +237,50 @@ def run_cases(a, ctx, lua, cases, rows, rep):
         for name, url, env in cases:
             if name == SHADOW_CASE:
                 shadow(ctx, on=True)
-            cmd = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.duration}s", "--latency",
-                   "-s", str(lua), url]
-            p = subprocess.run(pool[0].nsenter(cmd), capture_output=True, text=True,
-                               env={**os.environ, **env}, timeout=a.duration + 60)
+            cmd = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.duration}s", "--latency", "-s", str(lua), url]
+            p = subprocess.run(
+                pool[0].nsenter(cmd), capture_output=True, text=True, env={**os.environ, **env}, timeout=a.duration + 60
+            )
             if name == SHADOW_CASE:
                 shadow(ctx, on=False)
             r = parse_wrk(p.stdout)
             if not r["requests"]:
                 rep.info(f"wrk said: {(p.stdout + p.stderr).strip()[-300:]}")
             rows.append((name, r))
-            rep.check(f"bench: {name}: every measured response was a 2xx",
-                      r["requests"] > 0 and r["non2xx"] == 0,
-                      f"{r['requests']} requests, {r['rps']:.0f} req/s, p50 {r['p50']}, p99 {r['p99']}, "
-                      f"non-2xx {r['non2xx']}, socket errors {r['socket_errors']}")
+            rep.check(
+                f"bench: {name}: every measured response was a 2xx",
+                r["requests"] > 0 and r["non2xx"] == 0,
+                f"{r['requests']} requests, {r['rps']:.0f} req/s, p50 {r['p50']}, p99 {r['p99']}, "
+                f"non-2xx {r['non2xx']}, socket errors {r['socket_errors']}",
+            )
 
 
 def write_results(a, rows, ratio, ctx):
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"## Gateway throughput ({now})", "",
+        f"## Gateway throughput ({now})",
+        "",
         f"Command: `python3 tests/resilience/bench.py --duration {a.duration} --connections {a.connections} "
         f"--threads {a.threads}` (`make bench-resilience`).",
         f"Machine: {cpu} cores; wrk, Nginx, {len(ctx.v1())} api-v1 + {len(ctx.v2())} api-v2 replicas and the "
         "exporters share them. wrk runs in a client container's network namespace on the frontend network; "
-        "keep-alive connections, TLS 1.3, rate limit raised for the run.", "",
-        "| case | req/s | p50 | p99 | requests | non-2xx |", "|---|---:|---:|---:|---:|---:|",
+        "keep-alive connections, TLS 1.3, rate limit raised for the run.",
+        "",
+        "| case | req/s | p50 | p99 | requests | non-2xx |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows:
         lines.append(f"| {name} | {r['rps']:.0f} | {r['p50']} | {r['p99']} | {r['requests']} | {r['non2xx']} |")
     tls_only = rows[0][1]["rps"]
-    lines += ["", f"/predict (v1) reaches **{ratio:.0%}** of the static-with-auth ceiling (target: at least 50%) "
-              f"and {rows[2][1]['rps'] / tls_only:.0%} of the TLS-only static ceiling." if tls_only else "", ""]
+    lines += [
+        "",
+        f"/predict (v1) reaches **{ratio:.0%}** of the static-with-auth ceiling (target: at least 50%) "
+        f"and {rows[2][1]['rps'] / tls_only:.0%} of the TLS-only static ceiling."
+        if tls_only
+        else "",
+        "",
+    ]
     block = "\n".join(lines)
     # The default run (32 connections) is the recorded figure; other connection counts get a
     # block of their own instead of replacing it.

@@ -25,8 +25,9 @@ async def slot(i, a, st, end):
     await asyncio.sleep((i % 1000) * a.ramp / 1000)
     while time.time() < end:
         try:
-            r, w = await asyncio.wait_for(asyncio.open_connection(a.host, a.port, ssl=tls,
-                                                                  server_hostname="localhost"), 10)
+            r, w = await asyncio.wait_for(
+                asyncio.open_connection(a.host, a.port, ssl=tls, server_hostname="localhost"), 10
+            )
         except (TimeoutError, OSError, ssl.SSLError):
             st["connect_errors"] += 1
             await asyncio.sleep(1)

@@ -42,8 +42,7 @@ TEXTS = [
 # client retries these once on a fresh connection; we do too, and count them separately.
 # Over TLS the same race shows as an EOF without close_notify (Nginx's old workers close idle
 # keep-alive connections on reload without a TLS shutdown).
-STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError,
-         ssl.SSLZeroReturnError)
+STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
 
 class TLSConnection(http.client.HTTPSConnection):
@@ -101,8 +100,11 @@ class Load:
             self.ctx.verify_mode = ssl.CERT_NONE
         # The label in the User-Agent lets a test pick its own requests out of the access log:
         # the next client container can reuse an address while the last one's lines are logged.
-        self.headers = {"Content-Type": "application/json", "Host": args.sni or args.host,
-                        "User-Agent": f"resilience-loadgen ({args.label})"}
+        self.headers = {
+            "Content-Type": "application/json",
+            "Host": args.sni or args.host,
+            "User-Agent": f"resilience-loadgen ({args.label})",
+        }
         cred = os.environ.get(args.auth_env, "") if args.auth_env else ""
         if cred:
             self.headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()

@@ -80,8 +80,9 @@ def main():
     p.add_argument("--only", default="", help="comma-separated test names or groups")
     p.add_argument("--skip", default="", help="comma-separated test names or groups")
     p.add_argument("--list", action="store_true")
-    p.add_argument("--write-results", action="store_true",
-                   help="record this run's lines in tests/resilience/RESULTS.md")
+    p.add_argument(
+        "--write-results", action="store_true", help="record this run's lines in tests/resilience/RESULTS.md"
+    )
     a = p.parse_args()
     if a.list:
         for name, group, fn in TESTS:
@@ -89,24 +90,35 @@ def main():
         return 0
     only = {x for x in a.only.split(",") if x}
     skip = {x for x in a.skip.split(",") if x}
-    selected = [(n, g, f) for n, g, f in TESTS
-                if (not only or n in only or g in only) and n not in skip and g not in skip
-                and (n not in OPT_IN or n in only)]
+    selected = [
+        (n, g, f)
+        for n, g, f in TESTS
+        if (not only or n in only or g in only) and n not in skip and g not in skip and (n not in OPT_IN or n in only)
+    ]
     rep = Report()
     from rlib.context import Context
+
     try:
         ctx = Context(rep)
     except Exception as e:
         rep.check("stack: the compose stack of this checkout is up and discoverable", False, str(e))
         return rep.close()
     cs = ctx.stack.containers()
-    sick = [f"{c.name}({'running' if c.running else 'stopped'}/{c.health or 'no healthcheck'})"
-            for c in cs if not c.running or c.health not in ("", "healthy")]
-    if not rep.check("stack: every container running and healthy before the suite", bool(cs) and not sick,
-                     f"{len(cs)} containers; not ready: {sick or 'none'}"):
+    sick = [
+        f"{c.name}({'running' if c.running else 'stopped'}/{c.health or 'no healthcheck'})"
+        for c in cs
+        if not c.running or c.health not in ("", "healthy")
+    ]
+    if not rep.check(
+        "stack: every container running and healthy before the suite",
+        bool(cs) and not sick,
+        f"{len(cs)} containers; not ready: {sick or 'none'}",
+    ):
         return rep.close()
-    rep.info(f"project {ctx.stack.project}, gateway {ctx.gateway_ip} on {ctx.network}, "
-             f"rate limit {ctx.rate:.0f} r/s burst {ctx.burst}, v1 replicas {len(ctx.v1())}, v2 {len(ctx.v2())}")
+    rep.info(
+        f"project {ctx.stack.project}, gateway {ctx.gateway_ip} on {ctx.network}, "
+        f"rate limit {ctx.rate:.0f} r/s burst {ctx.burst}, v1 replicas {len(ctx.v1())}, v2 {len(ctx.v2())}"
+    )
     for name, _, fn in selected:
         print(f"# {name}", flush=True)
         try:
@@ -127,11 +139,19 @@ def record(rep, argv, ctx):
 
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmd = " ".join(["python3", "tests/resilience/run.py", *argv])
-    block = "\n".join([
-        f"## Suite ({now})", "",
-        f"Command: `{cmd}` (`make test-resilience`), against compose project `{ctx.stack.project}`: "
-        f"{len(ctx.v1())} api-v1 + {len(ctx.v2())} api-v2, rate limit {ctx.rate:.0f} r/s burst {ctx.burst}.",
-        "", "```", *rep.lines, rep.summary(), "```"])
+    block = "\n".join(
+        [
+            f"## Suite ({now})",
+            "",
+            f"Command: `{cmd}` (`make test-resilience`), against compose project `{ctx.stack.project}`: "
+            f"{len(ctx.v1())} api-v1 + {len(ctx.v2())} api-v2, rate limit {ctx.rate:.0f} r/s burst {ctx.burst}.",
+            "",
+            "```",
+            *rep.lines,
+            rep.summary(),
+            "```",
+        ]
+    )
     write_block(os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md"), "suite", block)
 
 

@@ -44,8 +44,12 @@ def slow(args, mode, results, i):
         if mode == "headers":
             s.sendall(f"POST /predict HTTP/1.1\r\nHost: {args.sni}\r\n".encode())
         else:
-            s.sendall((f"POST /predict HTTP/1.1\r\nHost: {args.sni}\r\n{auth_header()}"
-                       "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"sentence\": \"").encode())
+            s.sendall(
+                (
+                    f"POST /predict HTTP/1.1\r\nHost: {args.sni}\r\n{auth_header()}"
+                    'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"sentence": "'
+                ).encode()
+            )
             t_ref = time.time()
         s.settimeout(args.interval)
         n = 0
@@ -94,8 +98,12 @@ def oversized(args, mode):
     else:  # chunkedbody: no Content-Length, so only counting the received bytes can stop it
         chunk = b"x" * 8192
         chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(25))
-        req = (head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode() + \
-            b'10\r\n{"sentence":"xx"\r\n' + chunks + b"0\r\n\r\n"
+        req = (
+            (head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+            + b'10\r\n{"sentence":"xx"\r\n'
+            + chunks
+            + b"0\r\n\r\n"
+        )
     t0 = time.time()
     try:
         s.sendall(req)

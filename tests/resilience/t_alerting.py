@@ -37,10 +37,7 @@ PRODUCTION = REPO / "monitoring" / "alertmanager" / "alertmanager.yml"
 FIRE_TIMEOUT = 150
 RESOLVE_TIMEOUT = 90
 
-FETCH = (
-    "import sys,urllib.request\n"
-    "sys.stdout.write(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())\n"
-)
+FETCH = "import sys,urllib.request\nsys.stdout.write(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())\n"
 
 
 def _get(pid, url):
@@ -59,8 +56,12 @@ def _find(notifications, after_seq, status, fingerprint=None):
             continue
         for a in n["alerts"]:
             labels = a["labels"]
-            if (labels.get("alertname") == ALERT and labels.get("job") == "api-v1" and a["status"] == status
-                    and (fingerprint is None or a.get("fingerprint") == fingerprint)):
+            if (
+                labels.get("alertname") == ALERT
+                and labels.get("job") == "api-v1"
+                and a["status"] == status
+                and (fingerprint is None or a.get("fingerprint") == fingerprint)
+            ):
                 return n, a
     return None, None
 
@@ -84,8 +85,10 @@ def _delivered(pid, receiver_ip):
     """alert_receiver_notifications_total of the api-v1 alert's name, by status, read directly."""
     url = f"http://{receiver_ip}:9095/metrics"
     samples = metrics.scrape_from(pid, [url]).get(url) or []
-    return {s: metrics.total(samples, "alert_receiver_notifications_total", alertname=ALERT, status=s)
-            for s in ("firing", "resolved")}
+    return {
+        s: metrics.total(samples, "alert_receiver_notifications_total", alertname=ALERT, status=s)
+        for s in ("firing", "resolved")
+    }
 
 
 def _test_config():
@@ -131,8 +134,7 @@ def test_alert_delivery(ctx, rep):
     """Stop every api-v1 replica: ApiVariantUnavailable reaches the receiver; start them: it resolves."""
     names = {c.service for c in ctx.stack.containers()}
     if not {"alertmanager", "alert-receiver"} <= names:
-        rep.check("alert-delivery: the stack runs alertmanager and alert-receiver", False,
-                  f"services: {sorted(names)}")
+        rep.check("alert-delivery: the stack runs alertmanager and alert-receiver", False, f"services: {sorted(names)}")
         return
     prom = ctx.stack.one("prometheus")
     receiver_ip = ctx.stack.one("alert-receiver").ip("monitoring")
@@ -160,41 +162,53 @@ def test_alert_delivery(ctx, rep):
                 ctx.stack.wait_ready(c, timeout=90)
             marks["ready"] = time.time()
         if fired[0]:
-            resolved = _wait_for(prom.pid, receiver_ip, fired[0]["seq"], "resolved", RESOLVE_TIMEOUT,
-                                 fired[1].get("fingerprint"))
+            resolved = _wait_for(
+                prom.pid, receiver_ip, fired[0]["seq"], "resolved", RESOLVE_TIMEOUT, fired[1].get("fingerprint")
+            )
             marks["resolved"] = time.time()
     finally:
         restored = _recreate_alertmanager(ctx, ctx.stack.one("alertmanager"))
         back = _route_timers(prom.pid, restored.ip("monitoring"))
 
     n, a = fired
-    rep.check(f"alert-delivery: with every api-v1 replica stopped, {ALERT}{{job=api-v1}} arrives at the "
-              "receiver, firing",
-              n is not None,
-              f"notification #{n['seq']} to receiver {n['receiver']!r} "
-              f"{marks['fired'] - marks['stop']:.0f} s after the stop (rule for: 1m), "
-              f"summary {a['annotations'].get('summary')!r}" if n else
-              f"nothing within {FIRE_TIMEOUT} s of the stop; notifications since: "
-              f"{[(x['seq'], x['status'], x['groupLabels']) for x in _notifications(prom.pid, receiver_ip) if x['seq'] > before]}")
+    rep.check(
+        f"alert-delivery: with every api-v1 replica stopped, {ALERT}{{job=api-v1}} arrives at the receiver, firing",
+        n is not None,
+        f"notification #{n['seq']} to receiver {n['receiver']!r} "
+        f"{marks['fired'] - marks['stop']:.0f} s after the stop (rule for: 1m), "
+        f"summary {a['annotations'].get('summary')!r}"
+        if n
+        else f"nothing within {FIRE_TIMEOUT} s of the stop; notifications since: "
+        f"{[(x['seq'], x['status'], x['groupLabels']) for x in _notifications(prom.pid, receiver_ip) if x['seq'] > before]}",
+    )
     n2, a2 = resolved
-    rep.check("alert-delivery: with the replicas started again, the same alert arrives resolved",
-              n2 is not None,
-              f"notification #{n2['seq']} {marks['resolved'] - marks['ready']:.0f} s after the replicas were "
-              f"healthy, endsAt {a2.get('endsAt')}" if n2 else
-              (f"nothing within {RESOLVE_TIMEOUT} s of the restart" if n else "not waited for: it never fired"))
-    logs = sh(["docker", "logs", "--since", str(int(marks["stop"]) - 1), ctx.stack.one("alert-receiver").id],
-              check=False).stdout
+    rep.check(
+        "alert-delivery: with the replicas started again, the same alert arrives resolved",
+        n2 is not None,
+        f"notification #{n2['seq']} {marks['resolved'] - marks['ready']:.0f} s after the replicas were "
+        f"healthy, endsAt {a2.get('endsAt')}"
+        if n2
+        else (f"nothing within {RESOLVE_TIMEOUT} s of the restart" if n else "not waited for: it never fired"),
+    )
+    logs = sh(
+        ["docker", "logs", "--since", str(int(marks["stop"]) - 1), ctx.stack.one("alert-receiver").id], check=False
+    ).stdout
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{") and '"message":"alert"' in line]
     seen = {(x["status"], x["labels"].get("job")) for x in lines if x.get("alertname") == ALERT}
-    rep.check("alert-delivery: the receiver logged both as JSON lines (what an operator reads)",
-              {("firing", "api-v1"), ("resolved", "api-v1")} <= seen,
-              f"{len(lines)} alert lines since the stop; {ALERT} states: {sorted(seen)}")
+    rep.check(
+        "alert-delivery: the receiver logged both as JSON lines (what an operator reads)",
+        {("firing", "api-v1"), ("resolved", "api-v1")} <= seen,
+        f"{len(lines)} alert lines since the stop; {ALERT} states: {sorted(seen)}",
+    )
     counted = {k: v - counted_before[k] for k, v in _delivered(prom.pid, receiver_ip).items()}
-    rep.check("alert-delivery: the receiver counted them (alert_receiver_notifications_total)",
-              counted["firing"] >= 1 and counted["resolved"] >= 1,
-              f"increase since the stop: {counted}")
-    rep.check("alert-delivery: alertmanager is back on the production timers, every api-v1 replica healthy",
-              back == _timers(PRODUCTION.read_text())
-              and all(c.running and c.health == "healthy" for c in ctx.v1()),
-              f"timers {back}; api-v1 {[(c.name, c.health) for c in ctx.v1()]}")
+    rep.check(
+        "alert-delivery: the receiver counted them (alert_receiver_notifications_total)",
+        counted["firing"] >= 1 and counted["resolved"] >= 1,
+        f"increase since the stop: {counted}",
+    )
+    rep.check(
+        "alert-delivery: alertmanager is back on the production timers, every api-v1 replica healthy",
+        back == _timers(PRODUCTION.read_text()) and all(c.running and c.health == "healthy" for c in ctx.v1()),
+        f"timers {back}; api-v1 {[(c.name, c.health) for c in ctx.v1()]}",
+    )
     rep.info(f"alert-delivery: took {time.time() - marks.get('stop', time.time()):.0f} s from the stop")

@@ -12,8 +12,12 @@ from rlib.stack import sh
 
 
 def all_ok(total):
-    return (total["unfinished"] == 0 and not total["errors"]
-            and set(total["status"]) <= {"200"} and total["status"].get("200", 0) == total["sent"] > 0)
+    return (
+        total["unfinished"] == 0
+        and not total["errors"]
+        and set(total["status"]) <= {"200"}
+        and total["status"].get("200", 0) == total["sent"] > 0
+    )
 
 
 def seen_after(total, instance, t):
@@ -37,19 +41,25 @@ def test_routing(ctx, rep):
     (new addresses) are unknown to it, and an old address may now belong to another service.
     """
     debug = {1: ["X-Experiment-Group: debug"]}
-    _, per_client, _ = ctx.under_load(lambda: None, clients_n=2, duration=8, warmup=0,
-                                      headers_per_client=debug, tag="route")
+    _, per_client, _ = ctx.under_load(
+        lambda: None, clients_n=2, duration=8, warmup=0, headers_per_client=debug, tag="route"
+    )
     v1_seen = {e[2] for e in per_client[0]["events"] if e[1] == 200}
     v2_seen = {e[2] for e in per_client[1]["events"] if e[1] == 200}
     v2_variants = {e[4] for e in per_client[1]["events"] if e[1] == 200}
     v1_ids = {c.instance_id for c in ctx.v1()}
     v2_ids = {c.instance_id for c in ctx.v2()}
-    rep.check("routing: every api-v1 replica answers default traffic, and only they",
-              v1_seen == v1_ids, f"X-Instance seen {sorted(v1_seen)}; api-v1 containers {sorted(v1_ids)}")
-    rep.check("routing: X-Experiment-Group: debug reaches api-v2 only",
-              v2_seen == v2_ids and v2_variants == {"v2"},
-              f"X-Instance seen {sorted(v2_seen)} with X-Model-Variant {sorted(v2_variants)}; "
-              f"api-v2 containers {sorted(v2_ids)}")
+    rep.check(
+        "routing: every api-v1 replica answers default traffic, and only they",
+        v1_seen == v1_ids,
+        f"X-Instance seen {sorted(v1_seen)}; api-v1 containers {sorted(v1_ids)}",
+    )
+    rep.check(
+        "routing: X-Experiment-Group: debug reaches api-v2 only",
+        v2_seen == v2_ids and v2_variants == {"v2"},
+        f"X-Instance seen {sorted(v2_seen)} with X-Model-Variant {sorted(v2_variants)}; "
+        f"api-v2 containers {sorted(v2_ids)}",
+    )
 
 
 def _replica_cycle(ctx, rep, name, victim, stop_cmd):
@@ -65,21 +75,29 @@ def _replica_cycle(ctx, rep, name, victim, stop_cmd):
         seen["t_ready"] = time.time()
 
     total, _, _ = ctx.under_load(action, clients_n=3, duration=40, warmup=5, tag=name[:4])
-    rep.check(f"{name}: every request answered 200 across the outage", all_ok(total),
-              f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms")
+    rep.check(
+        f"{name}: every request answered 200 across the outage",
+        all_ok(total),
+        f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms",
+    )
     inst = victim.instance_id
     if inst not in instances(total, 0, seen.get("t_down", 0)):
         before = set(instances(total, 0, seen.get("t_down", 0)))
         during = set(instances(total, seen.get("t_down", 0) + 3, seen.get("t_ready", 0)))
         gone = sorted(before - during)
-        rep.info(f"{victim.name} hostname {inst!r} not among X-Instance values {sorted(before)}; "
-                 f"using the one that vanished while it was down: {gone}")
+        rep.info(
+            f"{victim.name} hostname {inst!r} not among X-Instance values {sorted(before)}; "
+            f"using the one that vanished while it was down: {gone}"
+        )
         inst = gone[0] if len(gone) == 1 else inst
     back = seen_after(total, inst, seen.get("t_ready", 1e18))
     after_all = instances(total, seen.get("t_ready", 1e18))
-    rep.check(f"{name}: {victim.name} serves again after restart", bool(back),
-              f"X-Instance {inst!r} answered {len(back)} requests after it was ready again; "
-              f"instances after restart: {after_all}")
+    rep.check(
+        f"{name}: {victim.name} serves again after restart",
+        bool(back),
+        f"X-Instance {inst!r} answered {len(back)} requests after it was ready again; "
+        f"instances after restart: {after_all}",
+    )
 
 
 def test_failover_kill(ctx, rep):
@@ -109,22 +127,35 @@ def test_rolling_restart(ctx, rep):
         marks["end"] = time.time()
 
     debug = {2: ["X-Experiment-Group: debug"]}
-    total, per_client, _ = ctx.under_load(action, clients_n=3, duration=70, warmup=5,
-                                          headers_per_client=debug, tag="roll")
+    total, per_client, _ = ctx.under_load(
+        action, clients_n=3, duration=70, warmup=5, headers_per_client=debug, tag="roll"
+    )
     v1_total = clients.merge([r for r in per_client if r["client"] != "roll2"])
     v2_total = clients.merge([r for r in per_client if r["client"] == "roll2"])
-    rep.check("rolling-restart: v1 traffic, every request answered 200", all_ok(v1_total),
-              f"{len(v1)} replicas restarted one by one; {clients.describe(v1_total)}; "
-              f"worst latency {worst_latency(v1_total):.0f} ms")
-    rep.check("rolling-restart: v2 (debug) traffic, every request answered 200", all_ok(v2_total),
-              f"{len(v2)} v2 instance(s) restarted after v1; {clients.describe(v2_total)}")
+    rep.check(
+        "rolling-restart: v1 traffic, every request answered 200",
+        all_ok(v1_total),
+        f"{len(v1)} replicas restarted one by one; {clients.describe(v1_total)}; "
+        f"worst latency {worst_latency(v1_total):.0f} ms",
+    )
+    rep.check(
+        "rolling-restart: v2 (debug) traffic, every request answered 200",
+        all_ok(v2_total),
+        f"{len(v2)} v2 instance(s) restarted after v1; {clients.describe(v2_total)}",
+    )
     done = marks.get("end", 1e18)
     after = instances(v1_total, done)
-    rep.check("rolling-restart: all v1 replicas serve after the roll", len(after) >= len(v1),
-              f"X-Instance values after the last restart: {after}")
+    rep.check(
+        "rolling-restart: all v1 replicas serve after the roll",
+        len(after) >= len(v1),
+        f"X-Instance values after the last restart: {after}",
+    )
     variants = sorted({e[4] for e in v2_total["events"] if e[1] == 200})
-    rep.check("rolling-restart: debug header still routes to v2", variants == ["v2"],
-              f"X-Model-Variant seen by the debug client: {variants}")
+    rep.check(
+        "rolling-restart: debug header still routes to v2",
+        variants == ["v2"],
+        f"X-Model-Variant seen by the debug client: {variants}",
+    )
 
 
 def test_gateway_reload(ctx, rep):
@@ -151,16 +182,20 @@ def test_gateway_reload(ctx, rep):
         nginxconf.restore_and_reload(ctx)
     time.sleep(3)
     after = t_reconcile._counts(t_reconcile._read(prom, urls), [])
-    rep.check("gateway-reload: every request answered 200 across 3 reloads", all_ok(total),
-              clients.describe(total))
+    rep.check("gateway-reload: every request answered 200 across 3 reloads", all_ok(total), clients.describe(total))
     # A stale keep-alive retry is safe only if the first attempt never reached Nginx: then the gateway
     # counted exactly one request per answer, not one per attempt.
     answered = sum(total["status"].values())
     gw = after["gw_all"] - before["gw_all"]
-    rep.check("gateway-reload: connections closed by the reload lost or duplicated nothing", gw == answered,
-              f"gateway_requests_total{{route=/predict}} rose by {gw:.0f} for {answered} answers and "
-              f"{total['stale_retries']} retried idle keep-alive connections closed by the old workers")
+    rep.check(
+        "gateway-reload: connections closed by the reload lost or duplicated nothing",
+        gw == answered,
+        f"gateway_requests_total{{route=/predict}} rose by {gw:.0f} for {answered} answers and "
+        f"{total['stale_retries']} retried idle keep-alive connections closed by the old workers",
+    )
     before, after = state.get("workers_before", []), state.get("workers_after", [])
-    rep.check("gateway-reload: the reload really replaced the workers",
-              bool(before) and bool(after) and not set(before) & set(after),
-              f"worker pids before {before}, after {after}")
+    rep.check(
+        "gateway-reload: the reload really replaced the workers",
+        bool(before) and bool(after) and not set(before) & set(after),
+        f"worker pids before {before}, after {after}",
+    )

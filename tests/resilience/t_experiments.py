@@ -56,58 +56,84 @@ def test_ab_ramp(ctx, rep):
 
     try:
         total, _, _ = ctx.under_load(action, clients_n=3, duration=35, warmup=3, tag="abr")
-        rep.check("ab-ramp: every request answered 200 across three live weight changes", all_ok(total),
-                  clients.describe(total))
+        rep.check(
+            "ab-ramp: every request answered 200 across three live weight changes",
+            all_ok(total),
+            clients.describe(total),
+        )
         bad = {p: [v for v in a.values() if v not in ("v1", "v2")] for p, a in seen.items() if a}
         rep.check("ab-ramp: every probe answered by v1 or v2", not any(bad.values()), f"other answers: {bad}")
         shares = {p: len(_v2(a)) for p, a in seen.items() if a}
         # 200 users, binomial sd at 50 % is about 7: 4 sd either side.
         near = all(abs(shares[p] - 2 * p) <= 28 for p in (10, 30, 50))
-        rep.check("ab-ramp: the share of users on v2 follows the weight", near,
-                  "v2 users of 200: " + ", ".join(f"{p}% -> {shares[p]}" for p in (10, 30, 50)))
+        rep.check(
+            "ab-ramp: the share of users on v2 follows the weight",
+            near,
+            "v2 users of 200: " + ", ".join(f"{p}% -> {shares[p]}" for p in (10, 30, 50)),
+        )
         left = {(lo, hi): sorted(_v2(seen[lo]) - _v2(seen[hi])) for lo, hi in ((10, 30), (30, 50))}
-        rep.check("ab-ramp: raising the weight moves users only from v1 to v2 (monotone)",
-                  not any(left.values()),
-                  "; ".join(f"{lo}->{hi}: {len(v)} users went back to v1" for (lo, hi), v in left.items()))
+        rep.check(
+            "ab-ramp: raising the weight moves users only from v1 to v2 (monotone)",
+            not any(left.values()),
+            "; ".join(f"{lo}->{hi}: {len(v)} users went back to v1" for (lo, hi), v in left.items()),
+        )
         again = _arms(ctx)
         flipped = [u for u in USERS if again[u] != seen[50][u]]
-        rep.check("ab-ramp: a user keeps their arm while the weight stays (sticky)", not flipped,
-                  f"{len(flipped)} of {len(USERS)} users answered by another variant on a second pass")
+        rep.check(
+            "ab-ramp: a user keeps their arm while the weight stays (sticky)",
+            not flipped,
+            f"{len(flipped)} of {len(USERS)} users answered by another variant on a second pass",
+        )
 
         # Forcing headers beat the split, both ways.
         v2_user = next(iter(sorted(_v2(seen[50]))))
         v1_user = next(u for u in USERS if seen[50][u] == "v1")
-        forced = (_variant(ctx, [("X-User-Id", v2_user), ("X-Experiment-Group", "control")])[1],
-                  _variant(ctx, [("X-User-Id", v1_user), ("X-Experiment-Group", "debug")])[1])
-        rep.check("ab-ramp: X-Experiment-Group control forces v1 and debug forces v2, whatever the split",
-                  forced == ("v1", "v2"), f"control -> {forced[0]}, debug -> {forced[1]}")
+        forced = (
+            _variant(ctx, [("X-User-Id", v2_user), ("X-Experiment-Group", "control")])[1],
+            _variant(ctx, [("X-User-Id", v1_user), ("X-Experiment-Group", "debug")])[1],
+        )
+        rep.check(
+            "ab-ramp: X-Experiment-Group control forces v1 and debug forces v2, whatever the split",
+            forced == ("v1", "v2"),
+            f"control -> {forced[0]}, debug -> {forced[1]}",
+        )
 
         # Without an id: the gateway sets its cookie once, and the cookie keeps the arm.
         status, variant, cookie = _variant(ctx, [])
         attrs = {a.strip().split("=")[0].lower() for a in (cookie or "").split(";")}
         value = (cookie or "").split(";")[0]
         good = value.startswith(COOKIE + "=") and {"secure", "httponly", "samesite"} <= attrs
-        rep.check("ab-ramp: a user without id or cookie gets the first-party cookie (Secure, HttpOnly, SameSite)",
-                  status == 200 and good, f"{status}, Set-Cookie: {cookie!r}")
+        rep.check(
+            "ab-ramp: a user without id or cookie gets the first-party cookie (Secure, HttpOnly, SameSite)",
+            status == 200 and good,
+            f"{status}, Set-Cookie: {cookie!r}",
+        )
         back = [_variant(ctx, [("Cookie", value)]) for _ in range(5)]
-        rep.check("ab-ramp: with the cookie, the same arm and no new cookie",
-                  all(b[1] == variant and not b[2] for b in back),
-                  f"first {variant}; with the cookie: {[(b[1], b[2]) for b in back]}")
+        rep.check(
+            "ab-ramp: with the cookie, the same arm and no new cookie",
+            all(b[1] == variant and not b[2] for b in back),
+            f"first {variant}; with the cookie: {[(b[1], b[2]) for b in back]}",
+        )
         with_id = _variant(ctx, [("X-User-Id", "someone")])[2]
         rep.check("ab-ramp: no cookie for a user who sends X-User-Id", not with_id, f"Set-Cookie: {with_id!r}")
 
         before = _variant(ctx, [("X-User-Id", v2_user)])[1]
         bad_reload = _reload(101, check=False)
         after = _variant(ctx, [("X-User-Id", v2_user)])[1]
-        rep.check("ab-ramp: an invalid weight is refused and the running split is untouched",
-                  bad_reload.returncode != 0 and "AB_V2_PERCENT" in bad_reload.stderr and before == after == "v2",
-                  f"exit {bad_reload.returncode}: {bad_reload.stderr.strip().splitlines()[-1:]}; "
-                  f"user on {before} before, {after} after")
+        rep.check(
+            "ab-ramp: an invalid weight is refused and the running split is untouched",
+            bad_reload.returncode != 0 and "AB_V2_PERCENT" in bad_reload.stderr and before == after == "v2",
+            f"exit {bad_reload.returncode}: {bad_reload.stderr.strip().splitlines()[-1:]}; "
+            f"user on {before} before, {after} after",
+        )
     finally:
         _reload(0, check=False)
     status, variant, cookie = _variant(ctx, [])
-    rep.check("ab-ramp: back at 0 %, users without a header are on v1 and get no cookie",
-              status == 200 and variant == "v1" and not cookie, f"{status} {variant} Set-Cookie: {cookie!r}")
+    rep.check(
+        "ab-ramp: back at 0 %, users without a header are on v1 and get no cookie",
+        status == 200 and variant == "v1" and not cookie,
+        f"{status} {variant} Set-Cookie: {cookie!r}",
+    )
 
 
 # --- The end-to-end experiment (issue 10.8) ---------------------------------------------------------
@@ -134,10 +160,8 @@ def _offline_labels(artifact, texts):
 
     exe = REPO / "target" / "release" / "emotion-predict"
     if not exe.exists():
-        sh(["cargo", "build", "--release", "-q", "-p", "emotion-model", "--bin", "emotion-predict"],
-           timeout=1200)
-    out = sh([str(exe), "--model", str(REPO / "model" / artifact)],
-             input="".join(json.dumps(t) + "\n" for t in texts))
+        sh(["cargo", "build", "--release", "-q", "-p", "emotion-model", "--bin", "emotion-predict"], timeout=1200)
+    out = sh([str(exe), "--model", str(REPO / "model" / artifact)], input="".join(json.dumps(t) + "\n" for t in texts))
     labels = out.stdout.split("\n")[:-1]
     assert len(labels) == len(texts), f"emotion-predict: {len(labels)} labels for {len(texts)} texts"
     return labels
@@ -176,8 +200,7 @@ def _set_v2_model(ctx, model):
     if model:
         env["V2_MODEL"] = model
     # scripts/compose.sh: the same images (official or offline) the stack was started with.
-    sh([str(REPO / "scripts" / "compose.sh"), "up", "-d", "--no-deps", "--no-build", "api-v2"], env=env,
-       timeout=300)
+    sh([str(REPO / "scripts" / "compose.sh"), "up", "-d", "--no-deps", "--no-build", "api-v2"], env=env, timeout=300)
     deadline = time.time() + 120
     while time.time() < deadline:
         cs = [c for c in ctx.stack.containers("api-v2") if c.running]
@@ -203,52 +226,87 @@ def test_experiment(ctx, rep):
         _set_v2_model(ctx, CHALLENGER)
         # The per-address limit would make one host address replay for minutes; the split
         # keys on X-User-Id, so lifting it changes nothing the test checks.
-        env = dict(os.environ, AB_V2_PERCENT="50", SHADOW_PERCENT="100", RATE_LIMIT_RPS="1000",
-                   RATE_LIMIT_BURST="1000")
+        env = dict(os.environ, AB_V2_PERCENT="50", SHADOW_PERCENT="100", RATE_LIMIT_RPS="1000", RATE_LIMIT_BURST="1000")
         sh([str(REPO / "scripts" / "reload-gateway.sh")], env=env, timeout=120)
         feedback_before, shadow_before = _feedback_totals(ctx), _shadow_totals(ctx)
         for i, (text, _) in enumerate(rows):
             user = users[i // ROWS_PER_USER]
-            a = http.request(ctx.host_port, "POST", "/predict", [("X-User-Id", user)], {"sentence": text},
-                             auth=ctx.auth)
+            a = http.request(
+                ctx.host_port, "POST", "/predict", [("X-User-Id", user)], {"sentence": text}, auth=ctx.auth
+            )
             body = a.json() or {}
-            answers.append((user, i, a.headers.get("x-model-variant") if a.status == 200 else f"status {a.status}",
-                            body.get("emotion"), body.get("receipt")))
+            answers.append(
+                (
+                    user,
+                    i,
+                    a.headers.get("x-model-variant") if a.status == 200 else f"status {a.status}",
+                    body.get("emotion"),
+                    body.get("receipt"),
+                )
+            )
             time.sleep(0.01)
         feedback_status = {}
         for user, i, _, _, receipt in answers:
             if not receipt:
                 continue
-            a = http.request(ctx.host_port, "POST", "/feedback", [("X-User-Id", user)],
-                             {"receipt": receipt, "label": rows[i][1]}, auth=ctx.auth)
+            a = http.request(
+                ctx.host_port,
+                "POST",
+                "/feedback",
+                [("X-User-Id", user)],
+                {"receipt": receipt, "label": rows[i][1]},
+                auth=ctx.auth,
+            )
             feedback_status[a.status] = feedback_status.get(a.status, 0) + 1
             time.sleep(0.01)
         # The exporter's join sees the last mirror lines; Prometheus scrapes (5 s) twice.
         time.sleep(12)
         feedback_after, shadow_after = _feedback_totals(ctx), _shadow_totals(ctx)
-        report = sh(["cargo", "run", "--release", "-q", "-p", "experiment-report", "--", "--json",
-                     "--prometheus", ctx.prometheus], timeout=1200, check=False)
+        report = sh(
+            [
+                "cargo",
+                "run",
+                "--release",
+                "-q",
+                "-p",
+                "experiment-report",
+                "--",
+                "--json",
+                "--prometheus",
+                ctx.prometheus,
+            ],
+            timeout=1200,
+            check=False,
+        )
     finally:
         sh([str(REPO / "scripts" / "reload-gateway.sh")], check=False, timeout=120)
         _set_v2_model(ctx, None)
 
     bad = [a for a in answers if a[2] not in ("v1", "v2")]
-    rep.check("experiment: every replayed prediction answered by v1 or v2", not bad,
-              f"{len(answers)} predictions; not answered: {bad[:3]}")
+    rep.check(
+        "experiment: every replayed prediction answered by v1 or v2",
+        not bad,
+        f"{len(answers)} predictions; not answered: {bad[:3]}",
+    )
     arm = {}
     flipped = set()
     for user, _, variant, _, _ in answers:
         if arm.setdefault(user, variant) != variant:
             flipped.add(user)
     v2_share = 100 * sum(v == "v2" for v in arm.values()) / len(arm)
-    rep.check("experiment: the share of users on v2 is 50 +- 6 points, and no user flipped",
-              abs(v2_share - 50) <= 6 and not flipped,
-              f"{len(arm)} users, {v2_share:.1f} % on v2, {len(flipped)} flipped")
+    rep.check(
+        "experiment: the share of users on v2 is 50 +- 6 points, and no user flipped",
+        abs(v2_share - 50) <= 6 and not flipped,
+        f"{len(arm)} users, {v2_share:.1f} % on v2, {len(flipped)} flipped",
+    )
 
     offline = {"v1": champion, "v2": challenger}
     wrong_label = [(i, v, lab, offline[v][i]) for _, i, v, lab, _ in answers if v in offline and lab != offline[v][i]]
-    rep.check("experiment: each arm answered exactly what its artifact predicts offline on the same rows",
-              not wrong_label, f"{len(wrong_label)} answers differ from emotion-predict, e.g. {wrong_label[:3]}")
+    rep.check(
+        "experiment: each arm answered exactly what its artifact predicts offline on the same rows",
+        not wrong_label,
+        f"{len(wrong_label)} answers differ from emotion-predict, e.g. {wrong_label[:3]}",
+    )
 
     expected = {}
     for _, i, v, _, _ in answers:
@@ -257,33 +315,46 @@ def test_experiment(ctx, rep):
             expected[key] = expected.get(key, 0) + 1
     got = {k: feedback_after.get(k, 0) - feedback_before.get(k, 0) for k in set(expected) | set(feedback_after)}
     got = {k: v for k, v in got.items() if v}
-    rep.check("experiment: feedback counts per arm equal the artifacts' offline accuracy on the same rows",
-              got == expected and feedback_status.get(200, 0) == len(answers),
-              f"counted {sorted(got.items())}, offline {sorted(expected.items())}, feedback statuses {feedback_status}")
+    rep.check(
+        "experiment: feedback counts per arm equal the artifacts' offline accuracy on the same rows",
+        got == expected and feedback_status.get(200, 0) == len(answers),
+        f"counted {sorted(got.items())}, offline {sorted(expected.items())}, feedback statuses {feedback_status}",
+    )
 
     mirrored = [i for _, i, v, _, _ in answers if v == "v1"]
     agree_offline = sum(champion[i] == challenger[i] for i in mirrored)
     agree = {k: shadow_after[k] - shadow_before[k] for k in shadow_after}
-    rep.check("experiment: shadow agreement equals the two artifacts' offline agreement on the mirrored rows",
-              agree.get("true") == agree_offline and agree.get("false") == len(mirrored) - agree_offline,
-              f"exporter: {agree.get('true'):.0f} agree, {agree.get('false'):.0f} disagree; offline on "
-              f"{len(mirrored)} mirrored rows: {agree_offline} agree")
+    rep.check(
+        "experiment: shadow agreement equals the two artifacts' offline agreement on the mirrored rows",
+        agree.get("true") == agree_offline and agree.get("false") == len(mirrored) - agree_offline,
+        f"exporter: {agree.get('true'):.0f} agree, {agree.get('false'):.0f} disagree; offline on "
+        f"{len(mirrored)} mirrored rows: {agree_offline} agree",
+    )
 
     empty = _empty_dashboard_queries(ctx, "experiment.json")
-    rep.check("experiment: every query of the A/B experiment dashboard returns data after the run",
-              not empty, f"no data: {empty[:4]}" if empty else "all panel queries of experiment.json answered")
+    rep.check(
+        "experiment: every query of the A/B experiment dashboard returns data after the run",
+        not empty,
+        f"no data: {empty[:4]}" if empty else "all panel queries of experiment.json answered",
+    )
 
     try:
         doc = json.loads(report.stdout)
     except ValueError:
         doc = None
-    rep.check("experiment: experiment-report runs and prints JSON", report.returncode == 0 and doc is not None,
-              f"exit {report.returncode}: {(report.stderr or report.stdout).strip()[-300:]}")
+    rep.check(
+        "experiment: experiment-report runs and prints JSON",
+        report.returncode == 0 and doc is not None,
+        f"exit {report.returncode}: {(report.stderr or report.stdout).strip()[-300:]}",
+    )
     if doc is not None:
         want = _expected_verdict(expected)
         got_verdict = _verdict_kind(doc)
-        rep.check("experiment: the report's verdict is what the offline numbers imply",
-                  got_verdict == want, f"report: {got_verdict!r}; offline counts imply {want!r}")
+        rep.check(
+            "experiment: the report's verdict is what the offline numbers imply",
+            got_verdict == want,
+            f"report: {got_verdict!r}; offline counts imply {want!r}",
+        )
 
 
 def _expected_verdict(counts):
@@ -318,29 +389,32 @@ def test_shadow_same_artifact(ctx, rep):
     rows = _held_out_rows(60)
     batch = [t for t, _ in rows[40:]]
     try:
-        sh([str(REPO / "scripts" / "reload-gateway.sh")], env=dict(os.environ, SHADOW_PERCENT="100"),
-           timeout=120)
+        sh([str(REPO / "scripts" / "reload-gateway.sh")], env=dict(os.environ, SHADOW_PERCENT="100"), timeout=120)
         before = _shadow_totals(ctx)
         answers = []
         for text, _ in rows[:40]:
             answers.append(http.request(ctx.host_port, "POST", "/predict", [], {"sentence": text}, auth=ctx.auth))
             time.sleep(0.12)  # under the default /predict limit
-        answers.append(http.request(ctx.host_port, "POST", "/predict/batch", [], {"sentences": batch},
-                                    auth=ctx.auth))
+        answers.append(http.request(ctx.host_port, "POST", "/predict/batch", [], {"sentences": batch}, auth=ctx.auth))
         time.sleep(3)
         after = _shadow_totals(ctx)
     finally:
         sh([str(REPO / "scripts" / "reload-gateway.sh")], check=False, timeout=120)
     seen = {(a.status, a.headers.get("x-model-variant")) for a in answers}
     leaked = [a for a in answers if "x-predicted-labels" in a.headers or "x-shadow" in a.headers]
-    rep.check("shadow: clients get v1's answer, and no shadow header leaks",
-              seen == {(200, "v1")} and not leaked, f"status/variant seen {seen}; {len(leaked)} answers leak")
+    rep.check(
+        "shadow: clients get v1's answer, and no shadow header leaks",
+        seen == {(200, "v1")} and not leaked,
+        f"status/variant seen {seen}; {len(leaked)} answers leak",
+    )
     sentences = 40 + len(batch)
     agree = after["true"] - before["true"]
     disagree = after["false"] - before["false"]
-    rep.check("shadow: with the same artifact on both sides, agreement is exactly 100 %",
-              agree == sentences and disagree == 0,
-              f"{agree:.0f} agree, {disagree:.0f} disagree, of {sentences} mirrored sentences")
+    rep.check(
+        "shadow: with the same artifact on both sides, agreement is exactly 100 %",
+        agree == sentences and disagree == 0,
+        f"{agree:.0f} agree, {disagree:.0f} disagree, of {sentences} mirrored sentences",
+    )
 
 
 def _empty_dashboard_queries(ctx, name):
@@ -356,4 +430,3 @@ def _empty_dashboard_queries(ctx, name):
 
     dashboard = json.loads((REPO / "monitoring" / "grafana" / "dashboards" / name).read_text())
     return [where for where, expr in cm.panel_queries(dashboard) if not m.prom_query(expr, ctx.prometheus)]
-

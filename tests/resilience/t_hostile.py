@@ -21,8 +21,13 @@ SCHEMATHESIS = "4.32.5"
 
 def _run_slow(ctx, client, *args, timeout=200):
     env = dict(os.environ, RESIL_BASIC_AUTH=f"{ctx.auth[0]}:{ctx.auth[1]}")
-    p = subprocess.run(client.nsenter([sys.executable, str(SLOW), "--host", ctx.gateway_ip, *args]),
-                       capture_output=True, text=True, timeout=timeout, env=env)
+    p = subprocess.run(
+        client.nsenter([sys.executable, str(SLOW), "--host", ctx.gateway_ip, *args]),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     if p.returncode != 0:
         raise RuntimeError(f"slowclient {args}: {p.stderr[-500:]}")
     return json.loads(p.stdout)
@@ -30,6 +35,7 @@ def _run_slow(ctx, client, *args, timeout=200):
 
 def header_timeout(ctx):
     import re
+
     conf = ctx.rendered_config()
     m = re.search(r"client_header_timeout\s+(\d+)s", conf)
     b = re.search(r"client_body_timeout\s+(\d+)s", conf)
@@ -47,26 +53,46 @@ def test_slow_clients(ctx, rep):
             def run(key, *args):
                 out[key] = _run_slow(ctx, attacker[0], *args)
 
-            ts = [threading.Thread(target=run, args=("headers", "--mode", "headers", "--conns", "200",
-                                                     "--interval", "2", "--max", str(h_to * 3))),
-                  threading.Thread(target=run, args=("body", "--mode", "body", "--conns", "100",
-                                                     "--interval", str(b_to + 5), "--max", str(b_to * 3)))]
+            ts = [
+                threading.Thread(
+                    target=run,
+                    args=("headers", "--mode", "headers", "--conns", "200", "--interval", "2", "--max", str(h_to * 3)),
+                ),
+                threading.Thread(
+                    target=run,
+                    args=(
+                        "body",
+                        "--mode",
+                        "body",
+                        "--conns",
+                        "100",
+                        "--interval",
+                        str(b_to + 5),
+                        "--max",
+                        str(b_to * 3),
+                    ),
+                ),
+            ]
             for t in ts:
                 t.start()
             for t in ts:
                 t.join()
 
         total, _, _ = ctx.under_load(action, clients_n=2, duration=h_to * 3 + 10, warmup=3, tag="slowok")
-    for key, limit, what in (("headers", h_to, "header line every 2 s, never finished"),
-                             ("body", b_to, f"body stalled (silent > client_body_timeout {b_to}s)")):
+    for key, limit, what in (
+        ("headers", h_to, "header line every 2 s, never finished"),
+        ("body", b_to, f"body stalled (silent > client_body_timeout {b_to}s)"),
+    ):
         conns = out.get(key, {}).get("connections", [])
         closed = [c["closed_after"] for c in conns if c and c.get("closed_after") is not None]
         still = sum(1 for c in conns if c and c.get("still_open"))
         worst = max(closed) if closed else None
-        rep.check(f"slow-clients: {key} slowloris cut off by Nginx",
-                  bool(conns) and len(closed) == len(conns) and worst <= limit + 5,
-                  f"{len(conns)} connections ({what}): {len(closed)} closed by the server, slowest after "
-                  f"{worst}s (limit {limit}s + 5s), {still} still open")
+        rep.check(
+            f"slow-clients: {key} slowloris cut off by Nginx",
+            bool(conns) and len(closed) == len(conns) and worst <= limit + 5,
+            f"{len(conns)} connections ({what}): {len(closed)} closed by the server, slowest after "
+            f"{worst}s (limit {limit}s + 5s), {still} still open",
+        )
     rep.check("slow-clients: other clients kept being served", all_ok(total), clients.describe(total))
 
 
@@ -79,8 +105,12 @@ def test_oversized(ctx, rep):
                 res[mode] = _run_slow(ctx, big[0], "--mode", mode, "--max", "30")
 
         total, _, _ = ctx.under_load(action, clients_n=2, duration=15, warmup=2, tag="bigok")
-    for mode, want in (("bigheader", ("400", "431", "494")), ("manyheaders", ("400", "431", "494")),
-                       ("bigbody", ("413",)), ("chunkedbody", ("413",))):
+    for mode, want in (
+        ("bigheader", ("400", "431", "494")),
+        ("manyheaders", ("400", "431", "494")),
+        ("bigbody", ("413",)),
+        ("chunkedbody", ("413",)),
+    ):
         r = res.get(mode, {})
         status = r.get("status", "")
         code = status.split(" ")[1] if status.count(" ") >= 1 else ""
@@ -89,9 +119,11 @@ def test_oversized(ctx, rep):
             shaped = bool(err.get("code")) and bool(err.get("message"))
         except ValueError:
             shaped = False
-        rep.check(f"oversized: {mode} refused by Nginx with a JSON {'/'.join(want)}",
-                  code in want and shaped,
-                  f"{status!r} after {r.get('seconds')}s, body {r.get('body', '')[:120]!r}")
+        rep.check(
+            f"oversized: {mode} refused by Nginx with a JSON {'/'.join(want)}",
+            code in want and shaped,
+            f"{status!r} after {r.get('seconds')}s, body {r.get('body', '')[:120]!r}",
+        )
     rep.check("oversized: other clients kept being served", all_ok(total), clients.describe(total))
 
 
@@ -100,8 +132,9 @@ def schemathesis_bin():
     st = venv / "bin" / "schemathesis"
     if not st.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"schemathesis=={SCHEMATHESIS}"],
-                       check=True, timeout=900)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", f"schemathesis=={SCHEMATHESIS}"], check=True, timeout=900
+        )
     return st
 
 
@@ -112,10 +145,28 @@ def test_schemathesis(ctx, rep):
     rate = f"{max(1, int(ctx.rate * 0.8))}/s"
     with clients.ClientPool(ctx.network, 1, "st") as c:
         base = f"https://{ctx.gateway_ip}"
-        cmd = [str(st), "--no-color", "--config-file", str(HERE / "schemathesis.toml"), "run",
-               f"{base}/openapi.json", "--url", base, "--tls-verify", "false",
-               "--checks", "all", "--max-examples", os.environ.get("RESIL_ST_EXAMPLES", "50"),
-               "--rate-limit", rate, "--request-timeout", "10", "--workers", "1"]
+        cmd = [
+            str(st),
+            "--no-color",
+            "--config-file",
+            str(HERE / "schemathesis.toml"),
+            "run",
+            f"{base}/openapi.json",
+            "--url",
+            base,
+            "--tls-verify",
+            "false",
+            "--checks",
+            "all",
+            "--max-examples",
+            os.environ.get("RESIL_ST_EXAMPLES", "50"),
+            "--rate-limit",
+            rate,
+            "--request-timeout",
+            "10",
+            "--workers",
+            "1",
+        ]
         env = dict(os.environ, RESIL_USER=ctx.auth[0], RESIL_PASSWORD=ctx.auth[1])
         p = subprocess.run(c[0].nsenter(cmd), capture_output=True, text=True, timeout=1500, env=env)
     log = BUILD / "schemathesis.log"
@@ -123,5 +174,8 @@ def test_schemathesis(ctx, rep):
     # The password must not end up in what we print: the report quotes only the summary lines.
     tail = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()][-6:]
     summary = " | ".join(tail).replace(ctx.auth[1], "***")
-    rep.check("schemathesis: no 5xx and no schema violation through the gateway", p.returncode == 0,
-              f"{version}, rate {rate}, exit {p.returncode}; {summary} (full log {log.relative_to(REPO)})")
+    rep.check(
+        "schemathesis: no 5xx and no schema violation through the gateway",
+        p.returncode == 0,
+        f"{version}, rate {rate}, exit {p.returncode}; {summary} (full log {log.relative_to(REPO)})",
+    )

@@ -70,26 +70,37 @@ def test_recreate(ctx, rep):
         _wait_service(ctx, "api-v2", n2)
         marks["ready"] = time.time()
 
-    total, per_client, _ = ctx.under_load(action, clients_n=3, duration=60, warmup=5,
-                                          headers_per_client={2: DEBUG}, tag="rec")
+    total, per_client, _ = ctx.under_load(
+        action, clients_n=3, duration=60, warmup=5, headers_per_client={2: DEBUG}, tag="rec"
+    )
     wrong, answered = misrouted(per_client, {"rec2"})
-    rep.check("recreate: no request answered by the other variant", wrong == 0 and answered > 0,
-              f"{wrong} of {answered} answers came from the wrong variant; {clients.describe(total)}")
+    rep.check(
+        "recreate: no request answered by the other variant",
+        wrong == 0 and answered > 0,
+        f"{wrong} of {answered} answers came from the wrong variant; {clients.describe(total)}",
+    )
     ready = marks.get("ready", 1e18)
     after = between(total, ready + 3, 1e18)
     new = {c.instance_id for c in ctx.v1() + ctx.v2()}
     seen = set(instances(total, ready + 3))
-    rep.check("recreate: within 3 s of being healthy, every new replica serves and every request is 200",
-              bool(after) and all(e[1] == 200 for e in after) and new <= seen and not (seen & old),
-              f"{len(after)} requests after the new replicas were ready, "
-              f"{sum(e[1] != 200 for e in after)} not 200; new replicas answering "
-              f"{len(new & seen)}/{len(new)}; old ones still answering {len(seen & old)}; "
-              f"replacement took {ready - marks.get('start', ready):.0f} s")
+    rep.check(
+        "recreate: within 3 s of being healthy, every new replica serves and every request is 200",
+        bool(after) and all(e[1] == 200 for e in after) and new <= seen and not (seen & old),
+        f"{len(after)} requests after the new replicas were ready, "
+        f"{sum(e[1] != 200 for e in after)} not 200; new replicas answering "
+        f"{len(new & seen)}/{len(new)}; old ones still answering {len(seen & old)}; "
+        f"replacement took {ready - marks.get('start', ready):.0f} s",
+    )
     statuses = {e[1] for e in between(total, 0, ready)} - {200}
-    rep.check("recreate: while replaced, a request gets 200 or the JSON 503 not_ready, nothing else",
-              statuses <= {503}, f"statuses other than 200 during the replacement: {sorted(statuses) or 'none'}")
-    rep.info(f"recreate: sent {total['sent']}, failed {total['sent'] - total['status'].get('200', 0)}, "
-             f"misrouted {wrong}, p99 during {p99(between(total, marks.get('start', 0), ready)):.0f} ms")
+    rep.check(
+        "recreate: while replaced, a request gets 200 or the JSON 503 not_ready, nothing else",
+        statuses <= {503},
+        f"statuses other than 200 during the replacement: {sorted(statuses) or 'none'}",
+    )
+    rep.info(
+        f"recreate: sent {total['sent']}, failed {total['sent'] - total['status'].get('200', 0)}, "
+        f"misrouted {wrong}, p99 during {p99(between(total, marks.get('start', 0), ready)):.0f} ms"
+    )
 
 
 def test_scale(ctx, rep):
@@ -114,19 +125,28 @@ def test_scale(ctx, rep):
     added = marks.get("added", set())
     up, down_start, down = marks.get("up", 1e18), marks.get("down_start", 1e18), marks.get("down", 1e18)
     served = set(instances(total, up + 3, down_start))
-    rep.check("scale: every request answered 200 while scaling up and down", all_ok(total),
-              f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms")
-    rep.check("scale: the added replicas answer within 3 s of being healthy, with no reload",
-              bool(added) and added <= served,
-              f"added {sorted(added)}; answering between +3 s and the scale-down: {sorted(served)}")
+    rep.check(
+        "scale: every request answered 200 while scaling up and down",
+        all_ok(total),
+        f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms",
+    )
+    rep.check(
+        "scale: the added replicas answer within 3 s of being healthy, with no reload",
+        bool(added) and added <= served,
+        f"added {sorted(added)}; answering between +3 s and the scale-down: {sorted(served)}",
+    )
     after = between(total, down + 2, 1e18)
     gone = added - {c.instance_id for c in ctx.v1()}
-    rep.check("scale: after scaling down, no request waits on a removed replica",
-              bool(after) and p99(after) < 500 and not (set(instances(total, down + 2)) & gone),
-              f"{len(after)} requests after the scale-down: p99 {p99(after):.0f} ms, worst "
-              f"{max((e[5] for e in after), default=0):.0f} ms")
-    rep.info(f"scale: sent {total['sent']}, failed {total['sent'] - total['status'].get('200', 0)}, "
-             f"p99 while scaling down {p99(between(total, down_start, down + 2)):.0f} ms")
+    rep.check(
+        "scale: after scaling down, no request waits on a removed replica",
+        bool(after) and p99(after) < 500 and not (set(instances(total, down + 2)) & gone),
+        f"{len(after)} requests after the scale-down: p99 {p99(after):.0f} ms, worst "
+        f"{max((e[5] for e in after), default=0):.0f} ms",
+    )
+    rep.info(
+        f"scale: sent {total['sent']}, failed {total['sent'] - total['status'].get('200', 0)}, "
+        f"p99 while scaling down {p99(between(total, down_start, down + 2)):.0f} ms"
+    )
 
 
 def test_pause(ctx, rep):
@@ -145,12 +165,17 @@ def test_pause(ctx, rep):
 
     total, _, _ = ctx.under_load(action, clients_n=3, duration=45, warmup=5, tag="pau")
     during = between(total, marks.get("paused", 0), marks.get("resumed", 1e18))
-    rep.check("pause: a replica paused for 30 s costs no request", all_ok(total),
-              f"{clients.describe(total)}; during the pause {len(during)} requests, p99 "
-              f"{p99(during):.0f} ms, worst {max((e[5] for e in during), default=0):.0f} ms")
-    rep.check("pause: the paused replica serves again after unpause",
-              victim.instance_id in instances(total, marks.get("resumed", 1e18) + 4),
-              f"instances after resume: {instances(total, marks.get('resumed', 1e18) + 4)}")
+    rep.check(
+        "pause: a replica paused for 30 s costs no request",
+        all_ok(total),
+        f"{clients.describe(total)}; during the pause {len(during)} requests, p99 "
+        f"{p99(during):.0f} ms, worst {max((e[5] for e in during), default=0):.0f} ms",
+    )
+    rep.check(
+        "pause: the paused replica serves again after unpause",
+        victim.instance_id in instances(total, marks.get("resumed", 1e18) + 4),
+        f"instances after resume: {instances(total, marks.get('resumed', 1e18) + 4)}",
+    )
 
 
 def _exporter_lines(ctx):
@@ -175,35 +200,47 @@ def test_partial_start(ctx, rep):
         ctx.stack.wait_ready(ctx.nginx, timeout=60)
         up = time.time() - t0
         ok = http.request(port, "POST", "/predict", body=body, auth=ctx.auth)
-        rep.check("partial-start: nginx restarts with api-v2 and the exporter down, and v1 serves",
-                  ok.status == 200 and ok.headers.get("x-model-variant") == "v1",
-                  f"healthy {up:.1f} s after restart; /predict -> {ok.status} {ok.headers.get('x-model-variant')}")
-        dbg = http.request(port, "POST", "/predict", headers=[("X-Experiment-Group", "debug")], body=body,
-                           auth=ctx.auth)
+        rep.check(
+            "partial-start: nginx restarts with api-v2 and the exporter down, and v1 serves",
+            ok.status == 200 and ok.headers.get("x-model-variant") == "v1",
+            f"healthy {up:.1f} s after restart; /predict -> {ok.status} {ok.headers.get('x-model-variant')}",
+        )
+        dbg = http.request(
+            port, "POST", "/predict", headers=[("X-Experiment-Group", "debug")], body=body, auth=ctx.auth
+        )
         msg = ((dbg.json() or {}).get("error") or {}).get("message", "")
-        rep.check("partial-start: debug users get a JSON 503 not_ready naming v2, with Retry-After",
-                  dbg.status == 503 and dbg.error_code() == "not_ready" and "v2" in msg
-                  and dbg.headers.get("retry-after", "").isdigit(),
-                  f"{dbg.status} {dbg.body[:160]!r} Retry-After={dbg.headers.get('retry-after')}")
+        rep.check(
+            "partial-start: debug users get a JSON 503 not_ready naming v2, with Retry-After",
+            dbg.status == 503
+            and dbg.error_code() == "not_ready"
+            and "v2" in msg
+            and dbg.headers.get("retry-after", "").isdigit(),
+            f"{dbg.status} {dbg.body[:160]!r} Retry-After={dbg.headers.get('retry-after')}",
+        )
     finally:
         sh(["docker", "start", *stopped], timeout=120)
         for c in v2 + [exporter]:
             ctx.stack.wait_ready(c, timeout=90)
     deadline, back = time.time() + 20, None
     while time.time() < deadline:
-        back = http.request(port, "POST", "/predict", headers=[("X-Experiment-Group", "debug")], body=body,
-                            auth=ctx.auth)
+        back = http.request(
+            port, "POST", "/predict", headers=[("X-Experiment-Group", "debug")], body=body, auth=ctx.auth
+        )
         if back.status == 200:
             break
         time.sleep(1)
-    rep.check("partial-start: once api-v2 is back, debug users reach it without a reload",
-              back is not None and back.status == 200 and back.headers.get("x-model-variant") == "v2",
-              f"{back.status if back else None} {back.headers.get('x-model-variant') if back else ''}")
+    rep.check(
+        "partial-start: once api-v2 is back, debug users reach it without a reload",
+        back is not None and back.status == 200 and back.headers.get("x-model-variant") == "v2",
+        f"{back.status if back else None} {back.headers.get('x-model-variant') if back else ''}",
+    )
     before = _exporter_lines(ctx)
     for _ in range(5):
         http.request(port, "GET", "/health/live")
     time.sleep(2)
     after = _exporter_lines(ctx)
-    rep.check("partial-start: the restarted exporter receives the metrics feed again",
-              after - before >= 5, f"gateway_log_lines_total{{result=parsed}} rose by {after - before:.0f} "
-              "for 5 requests")
+    rep.check(
+        "partial-start: the restarted exporter receives the metrics feed again",
+        after - before >= 5,
+        f"gateway_log_lines_total{{result=parsed}} rose by {after - before:.0f} for 5 requests",
+    )

@@ -69,8 +69,11 @@ def test_reconcile(ctx, rep):
     api_names = [c.name for c in ctx.v1() + ctx.v2()]
     before_snap = _read(prom, urls)
     missing = [n for n, s in before_snap.items() if s is None]
-    if not rep.check("reconcile: every exporter and API /metrics readable", not missing,
-                     f"read {len(urls) - len(missing)}/{len(urls)} endpoints; unreadable: {missing}"):
+    if not rep.check(
+        "reconcile: every exporter and API /metrics readable",
+        not missing,
+        f"read {len(urls) - len(missing)}/{len(urls)} endpoints; unreadable: {missing}",
+    ):
         return
     t_before = time.time()
     total, _, _ = ctx.under_load(lambda: None, clients_n=3, duration=20, warmup=0, tag="rec")
@@ -81,29 +84,40 @@ def test_reconcile(ctx, rep):
     d = {k: a[k] - b[k] for k in a}
     sent, ok = total["sent"], total["status"].get("200", 0)
     answered = sum(total["status"].values())
-    rep.check("reconcile: load generator accounted for every request",
-              total["unfinished"] == 0 and answered + sum(total["errors"].values()) == sent,
-              f"sent={sent} answered={answered} errors={total['errors']} by status={total['status']}")
+    rep.check(
+        "reconcile: load generator accounted for every request",
+        total["unfinished"] == 0 and answered + sum(total["errors"].values()) == sent,
+        f"sent={sent} answered={answered} errors={total['errors']} by status={total['status']}",
+    )
     gw_ok = d["gw_all"] == answered and all(
-        d.get(f"gw{s}", 0) == n for s, n in total["status"].items() if f"gw{s}" in d)
-    rep.check("reconcile: gateway_requests_total{route=/predict} delta == client responses", gw_ok,
-              f"gateway delta {d['gw_all']:.0f} (200: {d['gw200']:.0f}, 429: {d['gw429']:.0f}) vs client "
-              f"{answered} (200: {ok})")
-    rep.check("reconcile: sum emotion_api_requests_total{route=/predict} delta == client 200s",
-              d["api200"] == ok and d["api_all"] == ok,
-              f"APIs delta 200: {d['api200']:.0f}, all statuses: {d['api_all']:.0f}; client 200s: {ok}")
+        d.get(f"gw{s}", 0) == n for s, n in total["status"].items() if f"gw{s}" in d
+    )
+    rep.check(
+        "reconcile: gateway_requests_total{route=/predict} delta == client responses",
+        gw_ok,
+        f"gateway delta {d['gw_all']:.0f} (200: {d['gw200']:.0f}, 429: {d['gw429']:.0f}) vs client "
+        f"{answered} (200: {ok})",
+    )
+    rep.check(
+        "reconcile: sum emotion_api_requests_total{route=/predict} delta == client 200s",
+        d["api200"] == ok and d["api_all"] == ok,
+        f"APIs delta 200: {d['api200']:.0f}, all statuses: {d['api_all']:.0f}; client 200s: {ok}",
+    )
     interval = scrape_interval(ctx)
     hc = (ctx.nginx.raw["Config"].get("Healthcheck") or {}).get("Interval", 0) / 1e9
     window = t_after - t_before
     slack = math.ceil(window / interval) + (math.ceil(window / hc) if hc else 0) + 2
     extra = d["ngx"] - answered
-    rep.check("reconcile: nginx_http_requests_total delta == client requests + stub_status reads",
-              0 <= extra <= slack,
-              f"nginx delta {d['ngx']:.0f} = client {answered} + {extra:.0f} other (allowed 0..{slack}: "
-              f"{window:.0f}s window / {interval}s scrape interval + / {hc:.0f}s healthcheck interval + 2)")
+    rep.check(
+        "reconcile: nginx_http_requests_total delta == client requests + stub_status reads",
+        0 <= extra <= slack,
+        f"nginx delta {d['ngx']:.0f} = client {answered} + {extra:.0f} other (allowed 0..{slack}: "
+        f"{window:.0f}s window / {interval}s scrape interval + / {hc:.0f}s healthcheck interval + 2)",
+    )
     # Prometheus: wait for two scrapes, then its latest samples must equal our direct read.
     time.sleep(2 * interval + 1)
     final = _counts(_read(prom, urls), api_names)
+
     # Only series scraped in the last two intervals: a persisted TSDB still returns the last samples of
     # targets from before a restart (no staleness marker is written when Prometheus itself stops).
     def fresh(sel):
@@ -111,6 +125,8 @@ def test_reconcile(ctx, rep):
 
     pg = metrics.prom_scalar(fresh(f'{GW}{{route="/predict"}}'), ctx.prometheus)
     pa = metrics.prom_scalar(fresh(f'{API}{{route="/predict"}}'), ctx.prometheus)
-    rep.check("reconcile: Prometheus scraped the same gateway and API totals",
-              pg == final["gw_all"] and pa == final["api_all"],
-              f"prometheus gateway={pg} api={pa}; direct gateway={final['gw_all']:.0f} api={final['api_all']:.0f}")
+    rep.check(
+        "reconcile: Prometheus scraped the same gateway and API totals",
+        pg == final["gw_all"] and pa == final["api_all"],
+        f"prometheus gateway={pg} api={pa}; direct gateway={final['gw_all']:.0f} api={final['api_all']:.0f}",
+    )

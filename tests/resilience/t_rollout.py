@@ -41,8 +41,12 @@ def second_artifact():
     exe = train_binary()
     # Retrain whenever the trainer is newer than the cached artifact: the artifact format evolves.
     if not art.exists() or art.stat().st_mtime < exe.stat().st_mtime:
-        subprocess.run([str(exe), "--data", str(REPO / "data" / "tweet_emotions.csv"),
-                        "--out", str(out), "--l2", L2], check=True, capture_output=True, timeout=900)
+        subprocess.run(
+            [str(exe), "--data", str(REPO / "data" / "tweet_emotions.csv"), "--out", str(out), "--l2", L2],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
     return art
 
 
@@ -52,10 +56,10 @@ def tensor_bytes(path, name):
     raw = Path(path).read_bytes()
     try:
         (n,) = struct.unpack("<Q", raw[:8])
-        start, end = json.loads(raw[8:8 + n])[name]["data_offsets"]
+        start, end = json.loads(raw[8 : 8 + n])[name]["data_offsets"]
     except (struct.error, ValueError, KeyError, TypeError):
         return None
-    return raw[8 + n + start:8 + n + end]
+    return raw[8 + n + start : 8 + n + end]
 
 
 def install(src, model_dir):
@@ -82,9 +86,11 @@ def test_model_rollout(ctx, rep):
     shutil.copyfile(current, backup)
     new = second_artifact()
     weights = [tensor_bytes(new, "weights"), tensor_bytes(backup, "weights")]
-    if not rep.check("rollout: the second artifact has other weights than the mounted one",
-                     None not in weights and weights[0] != weights[1],
-                     f"{new} vs {backup} (None = not a safetensors artifact: retrain ./model)"):
+    if not rep.check(
+        "rollout: the second artifact has other weights than the mounted one",
+        None not in weights and weights[0] != weights[1],
+        f"{new} vs {backup} (None = not a safetensors artifact: retrain ./model)",
+    ):
         return
     marks = {}
 
@@ -96,8 +102,7 @@ def test_model_rollout(ctx, rep):
 
     debug = {2: ["X-Experiment-Group: debug"]}
     try:
-        total, _, _ = ctx.under_load(action, clients_n=3, duration=30, warmup=5,
-                                     headers_per_client=debug, tag="roll-m")
+        total, _, _ = ctx.under_load(action, clients_n=3, duration=30, warmup=5, headers_per_client=debug, tag="roll-m")
     finally:
         # Put the original back only if the file is still ours: ./model is shared, and someone may
         # have retrained it meanwhile; their newer artifact then stays.
@@ -110,18 +115,25 @@ def test_model_rollout(ctx, rep):
     versions_before = sorted({e[3] for e in total["events"] if e[0] < start and e[3]})
     after = [e for e in total["events"] if e[0] > done + 1]
     versions_after = sorted({e[3] for e in after if e[3]})
-    rep.check("rollout: every request answered 200 during the rollout", all_ok(total),
-              f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms")
-    rep.check("rollout: afterwards every replica reports the one new model_version",
-              len(versions_before) == 1 and len(versions_after) == 1 and versions_after != versions_before,
-              f"model_version before the rollout {versions_before}, after {versions_after}, "
-              f"answered by {instances(total, done + 1)}")
+    rep.check(
+        "rollout: every request answered 200 during the rollout",
+        all_ok(total),
+        f"{clients.describe(total)}; worst latency {worst_latency(total):.0f} ms",
+    )
+    rep.check(
+        "rollout: afterwards every replica reports the one new model_version",
+        len(versions_before) == 1 and len(versions_after) == 1 and versions_after != versions_before,
+        f"model_version before the rollout {versions_before}, after {versions_after}, "
+        f"answered by {instances(total, done + 1)}",
+    )
     time.sleep(2)
     probe, _, _ = ctx.under_load(lambda: None, clients_n=1, duration=3, warmup=0, tag="roll-back")
     back = sorted({e[3] for e in probe["events"] if e[3]})
     # The artifact put back is the file found on disk, which is not necessarily what the replicas were
     # serving (./model may have been retrained since they loaded it): one version, not the new one.
-    rep.check("rollout: rolling back (artifact found on disk + SIGHUP) reaches every replica",
-              len(back) == 1 and back != versions_after and all_ok(probe),
-              f"model_version now {back} (served before the rollout: {versions_before}, rolled out: "
-              f"{versions_after}); {clients.describe(probe)}")
+    rep.check(
+        "rollout: rolling back (artifact found on disk + SIGHUP) reaches every replica",
+        len(back) == 1 and back != versions_after and all_ok(probe),
+        f"model_version now {back} (served before the rollout: {versions_before}, rolled out: "
+        f"{versions_after}); {clients.describe(probe)}",
+    )

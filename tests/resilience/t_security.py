@@ -32,11 +32,17 @@ def test_tls_protocols(ctx, rep):
         extra = [] if flag == "-tls1_3" else ["-cipher", "DEFAULT:@SECLEVEL=0"]
         ok, proto, cipher, out = s_client(ctx, flag, *extra)
         client_side = "no protocols available" in out or "no ciphers available" in out
-        why = "client could not offer it" if client_side else (
-            "alert protocol version" if "protocol version" in out else out.strip().splitlines()[-1][:120])
-        rep.check(f"tls: {flag} {'accepted' if want else 'refused'}", ok == want and not client_side,
-                  f"handshake {'succeeded' if ok else 'failed'} (protocol {proto or '-'}, cipher {cipher or '-'}"
-                  f"{'' if ok else ', ' + why})")
+        why = (
+            "client could not offer it"
+            if client_side
+            else ("alert protocol version" if "protocol version" in out else out.strip().splitlines()[-1][:120])
+        )
+        rep.check(
+            f"tls: {flag} {'accepted' if want else 'refused'}",
+            ok == want and not client_side,
+            f"handshake {'succeeded' if ok else 'failed'} (protocol {proto or '-'}, cipher {cipher or '-'}"
+            f"{'' if ok else ', ' + why})",
+        )
 
 
 def test_tls_ciphers(ctx, rep):
@@ -50,19 +56,26 @@ def test_tls_ciphers(ctx, rep):
         else:
             refused += 1
     weak = [c for c in accepted if not STRONG.match(c)]
-    rep.check("tls: only forward-secret AEAD ciphers on TLS 1.2 (no RC4/3DES/NULL/EXPORT/aNULL/CBC/RSA-kx)",
-              bool(accepted) and not weak,
-              f"offered {len(names)} suites one by one: accepted {accepted}, refused {refused}, weak accepted {weak}")
+    rep.check(
+        "tls: only forward-secret AEAD ciphers on TLS 1.2 (no RC4/3DES/NULL/EXPORT/aNULL/CBC/RSA-kx)",
+        bool(accepted) and not weak,
+        f"offered {len(names)} suites one by one: accepted {accepted}, refused {refused}, weak accepted {weak}",
+    )
     for family in ("RC4", "3DES", "NULL", "EXPORT", "aNULL", "DES", "MD5", "PSK", "SRP"):
         ok, _, cipher, out = s_client(ctx, "-tls1_2", "-cipher", f"{family}:@SECLEVEL=0", timeout=10)
         client_side = "no cipher match" in out or "no ciphers available" in out
         if client_side and not ok:
-            rep.skip(f"tls: {family} refused", "this OpenSSL has no such suite to offer; "
-                     "covered by the one-by-one enumeration above")
+            rep.skip(
+                f"tls: {family} refused",
+                "this OpenSSL has no such suite to offer; covered by the one-by-one enumeration above",
+            )
             continue
-        rep.check(f"tls: {family} refused", not ok,
-                  f"handshake {'SUCCEEDED with ' + cipher if ok else 'failed'}"
-                  f"{' (this OpenSSL has no such suite to offer)' if client_side else ''}")
+        rep.check(
+            f"tls: {family} refused",
+            not ok,
+            f"handshake {'SUCCEEDED with ' + cipher if ok else 'failed'}"
+            f"{' (this OpenSSL has no such suite to offer)' if client_side else ''}",
+        )
 
 
 def test_hsts(ctx, rep):
@@ -77,8 +90,11 @@ def test_hsts(ctx, rep):
         r.read()
         hsts = r.getheader("Strict-Transport-Security") or ""
         m = re.search(r"max-age=(\d+)", hsts)
-        rep.check(f"tls: HSTS on {path} ({r.status})", bool(m) and int(m.group(1)) >= 15552000,
-                  f"Strict-Transport-Security: {hsts!r}")
+        rep.check(
+            f"tls: HSTS on {path} ({r.status})",
+            bool(m) and int(m.group(1)) >= 15552000,
+            f"Strict-Transport-Security: {hsts!r}",
+        )
         c.close()
 
 
@@ -110,11 +126,17 @@ def test_no_credentials_in_logs(ctx, rep):
                 hits.append(f"{c.name}: {what}")
     # Positive control: the gateway logs the *user name* of authenticated requests, so the logs scanned
     # do cover authenticated traffic.
-    rep.check("auth: the scanned logs cover authenticated requests (user name logged)", user_seen > 0,
-              f"{user_seen} access-log lines with remote_user {ctx.auth[0]!r}")
-    rep.check("auth: credentials never appear in any container log", not hits and total > 0,
-              f"grepped {total} bytes of logs of {len(ctx.stack.containers())} containers for "
-              f"{', '.join(secrets)}: {hits or 'no hit'}")
+    rep.check(
+        "auth: the scanned logs cover authenticated requests (user name logged)",
+        user_seen > 0,
+        f"{user_seen} access-log lines with remote_user {ctx.auth[0]!r}",
+    )
+    rep.check(
+        "auth: credentials never appear in any container log",
+        not hits and total > 0,
+        f"grepped {total} bytes of logs of {len(ctx.stack.containers())} containers for "
+        f"{', '.join(secrets)}: {hits or 'no hit'}",
+    )
 
 
 def test_secret_file_modes(ctx, rep):
@@ -127,8 +149,11 @@ def test_secret_file_modes(ctx, rep):
         if mode & 0o077 and not public_cert:
             bad.append(f"{p.relative_to(REPO)}={oct(mode)}")
     listing = ", ".join(f"{p.name}:{oct(stat.S_IMODE(p.stat().st_mode))}" for p in files)
-    rep.check("auth: secret files are mode 600 (public certificates excepted)", bool(files) and not bad,
-              f"{listing}; too open: {bad or 'none'}")
+    rep.check(
+        "auth: secret files are mode 600 (public certificates excepted)",
+        bool(files) and not bad,
+        f"{listing}; too open: {bad or 'none'}",
+    )
 
 
 def project_images(ctx):
@@ -160,9 +185,11 @@ def test_no_secrets_in_images(ctx, rep):
         for line in hist.splitlines():
             if re.search(r"\b(COPY|ADD)\b.*secrets", line):
                 hits.append(f"{name}: layer copies a secrets path: {line[:120]}")
-    rep.check("auth: no secret and no secrets/ copy in any image's history or metadata",
-              bool(imgs) and not hits,
-              f"{len(imgs)} images ({', '.join(sorted(set(imgs.values())))}): {hits or 'no hit'}")
+    rep.check(
+        "auth: no secret and no secrets/ copy in any image's history or metadata",
+        bool(imgs) and not hits,
+        f"{len(imgs)} images ({', '.join(sorted(set(imgs.values())))}): {hits or 'no hit'}",
+    )
     # Stronger than the metadata: scan every layer's bytes for the password and the private keys.
     needles = {"password": ctx.auth[1].encode()}
     needles.update({k: v.encode() for k, v in _key_material().items()})
@@ -182,7 +209,9 @@ def test_no_secrets_in_images(ctx, rep):
                     layer_hits.append(f"{name}: {what}")
             tail = buf[-longest:]
         save.wait()
-    rep.check("auth: neither the password nor a private key is in any image layer's bytes",
-              not layer_hits,
-              f"docker save of {len(imgs)} images, {scanned >> 20} MiB scanned for {sorted(needles)}: "
-              f"{sorted(set(layer_hits)) or 'no hit'}")
+    rep.check(
+        "auth: neither the password nor a private key is in any image layer's bytes",
+        not layer_hits,
+        f"docker save of {len(imgs)} images, {scanned >> 20} MiB scanned for {sorted(needles)}: "
+        f"{sorted(set(layer_hits)) or 'no hit'}",
+    )

@@ -39,14 +39,17 @@ def ensure_probe_image(fallback_image=""):
             os.makedirs(f"{d}/bin")
             shutil.copy(bb, f"{d}/bin/busybox")
             tar = subprocess.Popen(["tar", "-C", d, "-c", "."], stdout=subprocess.PIPE)
-            subprocess.run(["docker", "import", "--change", 'ENTRYPOINT ["/bin/busybox"]', "-", PROBE_IMAGE],
-                           stdin=tar.stdout, check=True, capture_output=True)
+            subprocess.run(
+                ["docker", "import", "--change", 'ENTRYPOINT ["/bin/busybox"]', "-", PROBE_IMAGE],
+                stdin=tar.stdout,
+                check=True,
+                capture_output=True,
+            )
             tar.wait()
         return PROBE_IMAGE, ["/bin/busybox", "sleep"]
     if fallback_image:
         return fallback_image, ["sleep"]
-    raise RuntimeError("client containers need a static busybox (apt-get install busybox-static) "
-                       "or a fallback image")
+    raise RuntimeError("client containers need a static busybox (apt-get install busybox-static) or a fallback image")
 
 
 class Client:
@@ -74,8 +77,25 @@ class ClientPool:
         stamp = f"{os.getpid()}-{int(time.time())}"
         for i in range(self.n):
             name = f"resil-{self.tag}{i}-{stamp}"
-            sh(["docker", "run", "-d", "--rm", "--name", name, "--network", self.network,
-                "--label", "emotion-resilience=1", "--entrypoint", sleep[0], image, *sleep[1:], "900"])
+            sh(
+                [
+                    "docker",
+                    "run",
+                    "-d",
+                    "--rm",
+                    "--name",
+                    name,
+                    "--network",
+                    self.network,
+                    "--label",
+                    "emotion-resilience=1",
+                    "--entrypoint",
+                    sleep[0],
+                    image,
+                    *sleep[1:],
+                    "900",
+                ]
+            )
             raw = json.loads(sh(["docker", "inspect", name]).stdout)[0]
             ip = raw["NetworkSettings"]["Networks"][self.network]["IPAddress"]
             self.clients.append(Client(name, raw["State"]["Pid"], ip))
@@ -108,8 +128,7 @@ def start_load(client, target_ip, auth, label, **kw):
     if auth:
         # Passed by environment, never argv: argv is visible in every process listing.
         env["RESIL_BASIC_AUTH"] = f"{auth[0]}:{auth[1]}"
-    p = subprocess.Popen(client.nsenter(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen(client.nsenter(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return p, out
 
 
@@ -144,5 +163,4 @@ def describe(total):
     """One-line summary of a merged load run, for PASS/FAIL details."""
     st = ", ".join(f"{k}:{v}" for k, v in sorted(total["status"].items()))
     er = ", ".join(f"{k}:{v}" for k, v in sorted(total["errors"].items())) or "none"
-    return (f"sent={total['sent']} status={{{st}}} errors={{{er}}} "
-            f"stale-keepalive-retries={total['stale_retries']}")
+    return f"sent={total['sent']} status={{{st}}} errors={{{er}}} stale-keepalive-retries={total['stale_retries']}"

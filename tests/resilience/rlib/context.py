@@ -47,8 +47,9 @@ class Context:
     def rate_limit(self):
         """(rate r/s, burst) of the /predict zone, from the rendered configuration."""
         conf = self.rendered_config()
-        m = re.search(r"limit_req_zone\s+\$predict_rate_limit_key\s+[^;]*rate=(\d+)r/s", conf) or \
-            re.search(r"limit_req_zone[^;]*rate=(\d+)r/s", conf)
+        m = re.search(r"limit_req_zone\s+\$predict_rate_limit_key\s+[^;]*rate=(\d+)r/s", conf) or re.search(
+            r"limit_req_zone[^;]*rate=(\d+)r/s", conf
+        )
         rate = float(m.group(1)) if m else 10.0
         b = re.search(r"limit_req\s+zone=\S+\s+burst=(\d+)", conf)
         return rate, int(b.group(1)) if b else 0
@@ -59,8 +60,18 @@ class Context:
     def v2(self):
         return self.stack.containers("api-v2")
 
-    def under_load(self, action, clients_n=3, rate=None, duration=30, warmup=5, headers_per_client=None,
-                   path="/predict", tag="c", keepalive=True):
+    def under_load(
+        self,
+        action,
+        clients_n=3,
+        rate=None,
+        duration=30,
+        warmup=5,
+        headers_per_client=None,
+        path="/predict",
+        tag="c",
+        keepalive=True,
+    ):
         """Run paced load from `clients_n` addresses, call `action()` after `warmup` seconds.
 
         Returns (merged totals, per-client results, action's return value). Each client stays at
@@ -72,9 +83,20 @@ class Context:
             procs = []
             for i, c in enumerate(pool):
                 hdrs = (headers_per_client or {}).get(i, [])
-                procs.append(clients.start_load(
-                    c, self.gateway_ip, self.auth, f"{tag}{i}", rate=rate, duration=duration,
-                    threads=max(4, int(rate)), header=hdrs, path=path, keepalive=keepalive))
+                procs.append(
+                    clients.start_load(
+                        c,
+                        self.gateway_ip,
+                        self.auth,
+                        f"{tag}{i}",
+                        rate=rate,
+                        duration=duration,
+                        threads=max(4, int(rate)),
+                        header=hdrs,
+                        path=path,
+                        keepalive=keepalive,
+                    )
+                )
             time.sleep(warmup)
 
             def run():

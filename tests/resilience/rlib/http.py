@@ -13,8 +13,7 @@ import ssl
 def _tls(host, port, timeout):
     tls = ssl.create_default_context()
     tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
-    return tls.wrap_socket(socket.create_connection((host, int(port)), timeout=timeout),
-                           server_hostname="localhost")
+    return tls.wrap_socket(socket.create_connection((host, int(port)), timeout=timeout), server_hostname="localhost")
 
 
 class Answer:
@@ -56,7 +55,7 @@ def _unchunk(data):
         n = int(size.split(b";")[0] or b"0", 16)
         if n == 0:
             break
-        out, data = out + rest[:n], rest[n + 2:]
+        out, data = out + rest[:n], rest[n + 2 :]
     return out
 
 

@@ -14,7 +14,7 @@ import urllib.request
 
 from .stack import sh
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)")
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 FETCH = (
@@ -51,8 +51,7 @@ def total(samples, name, **match):
     for n, labels, v in samples:
         if n != name:
             continue
-        if all((want(labels.get(k, "")) if callable(want) else labels.get(k, "") == want)
-               for k, want in match.items()):
+        if all((want(labels.get(k, "")) if callable(want) else labels.get(k, "") == want) for k, want in match.items()):
             s += v
     return s
 

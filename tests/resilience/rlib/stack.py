@@ -71,9 +71,17 @@ class Stack:
 
     @staticmethod
     def _discover_project():
-        out = sh(["docker", "ps", "-a", "--filter", "label=com.docker.compose.service=nginx",
-                  "--format", '{{.Label "com.docker.compose.project"}}\t'
-                  '{{.Label "com.docker.compose.project.working_dir"}}']).stdout
+        out = sh(
+            [
+                "docker",
+                "ps",
+                "-a",
+                "--filter",
+                "label=com.docker.compose.service=nginx",
+                "--format",
+                '{{.Label "com.docker.compose.project"}}\t{{.Label "com.docker.compose.project.working_dir"}}',
+            ]
+        ).stdout
         rows = [line.split("\t") for line in out.splitlines() if line.strip()]
         mine = [p for p, wd in rows if wd and Path(wd).resolve() == REPO]
         if mine:
@@ -161,14 +169,22 @@ def credentials():
                 if "=" in line and not line.lstrip().startswith("#"):
                     k, v = line.split("=", 1)
                     env_file[k.strip()] = v.strip().strip('"').strip("'")
-    for uk, pk in (("BASIC_AUTH_USER", "BASIC_AUTH_PASSWORD"), ("GATEWAY_USER", "GATEWAY_PASSWORD"),
-                   ("API_USER", "API_PASSWORD")):
+    for uk, pk in (
+        ("BASIC_AUTH_USER", "BASIC_AUTH_PASSWORD"),
+        ("GATEWAY_USER", "GATEWAY_PASSWORD"),
+        ("API_USER", "API_PASSWORD"),
+    ):
         if env_file.get(uk) and env_file.get(pk):
             return env_file[uk], env_file[pk]
-    pairs = [("basic_auth_user", "basic_auth_password"), ("api_user", "api_password"),
-             ("gateway_user", "gateway_password"), ("username", "password")]
+    pairs = [
+        ("basic_auth_user", "basic_auth_password"),
+        ("api_user", "api_password"),
+        ("gateway_user", "gateway_password"),
+        ("username", "password"),
+    ]
     for uf, pf in pairs:
         if (sec / uf).exists() and (sec / pf).exists():
             return (sec / uf).read_text().strip(), (sec / pf).read_text().strip()
-    raise RuntimeError("no basic-auth credentials: set RESIL_BASIC_USER/RESIL_BASIC_PASSWORD "
-                       "or run the setup that writes secrets/")
+    raise RuntimeError(
+        "no basic-auth credentials: set RESIL_BASIC_USER/RESIL_BASIC_PASSWORD or run the setup that writes secrets/"
+    )

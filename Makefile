@@ -9,7 +9,7 @@ SHELL := bash
 # even under -j: `test` is test-static, then test-e2e.
 .PHONY: help start-project stop-project reload-gateway experiment-report test test-static test-e2e \
 	test-browser test-resilience bench-resilience nix-static logs status certs credentials train \
-	bench bench-reference images-offline nginx-test test-host-nginx clean-mode
+	bench bench-reference images-offline nginx-test test-loopback clean-mode
 .NOTPARALLEL:
 
 help: ## show this help
@@ -74,8 +74,8 @@ images-offline: ## build the offline images (no registry needed)
 nginx-test: ## nginx -t of the gateway config with the host nginx
 	scripts/nginx-test.sh
 
-test-host-nginx: ## the e2e suite against the host's nginx + real APIs on loopback (no containers)
-	scripts/host-gateway-test.sh
+test-loopback: ## the e2e suite on the whole topology as host processes on loopback (no containers)
+	python3 tests/harness/loopback.py
 
 clean-mode: ## forget the official/offline decision (build/stack-mode)
 	rm -f build/stack-mode

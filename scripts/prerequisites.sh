@@ -31,18 +31,22 @@ what=${1:?usage: prerequisites.sh [--install] start|test|ci}
 declare -A package=(
     [openssl]=openssl [curl]=curl [jq]=jq [git]=git [make]=make
     [python3]=python3 [debootstrap]=debootstrap [nginx]=nginx
-    [promtool]=prometheus [amtool]=prometheus-alertmanager
+    [promtool]=prometheus [prometheus]=prometheus [amtool]=prometheus-alertmanager
+    [prometheus-alertmanager]=prometheus-alertmanager [prometheus-nginx-exporter]=prometheus-nginx-exporter
     [shellcheck]=shellcheck [htpasswd]=apache2-utils [wrk]=wrk
     [chromium]=chromium [chromedriver]=chromium-driver [busybox]=busybox-static
     [nix-instantiate]=nix-bin
 )
 
 commands=(openssl curl make git)
+# What tests/harness/loopback.py runs as host processes beside nginx.
+loopback=(prometheus prometheus-alertmanager prometheus-nginx-exporter)
 case $what in
     start) ;;
-    test) commands+=(jq python3 nginx promtool amtool shellcheck htpasswd chromium chromedriver busybox) ;;
+    test) commands+=(jq python3 nginx promtool amtool shellcheck htpasswd chromium chromedriver busybox
+        "${loopback[@]}") ;;
     ci) commands+=(jq python3 nginx promtool amtool shellcheck htpasswd chromium chromedriver busybox
-        nix-instantiate wrk) ;;
+        "${loopback[@]}" nix-instantiate wrk) ;;
     *) echo "prerequisites.sh: unknown entry point '$what' (start, test or ci)" >&2; exit 2 ;;
 esac
 # The offline image path builds a Debian rootfs (scripts/offline-images.sh).

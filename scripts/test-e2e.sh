@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-e2e`: the end-to-end suite (tests/e2e) on real services.
 #   1. the models (trained if missing or unreadable by this build)
-#   2. the suite on the host nginx with real APIs on loopback (no containers)
+#   2. the suite, monitoring checks included, on the same topology as host
+#      processes on loopback (tests/harness/loopback.py, no containers)
 #   3. the suite on the compose stack through scripts/e2e.sh, via
 #      scripts/on-stack.sh: reused when already up and healthy, otherwise
 #      started (offline images where there is no registry) and torn down
@@ -9,7 +10,7 @@
 #   4. on the same stack, the landing page and /docs in headless Chromium
 #      (scripts/browser-test.sh): last, because its rate-limit burst leaves
 #      this address limited for a moment; run even when step 3 failed
-# SKIP_HOST_NGINX=1 leaves out step 2, SKIP_BROWSER=1 step 4.
+# SKIP_LOOPBACK=1 leaves out step 2, SKIP_BROWSER=1 step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,9 @@ step "prerequisites"
 scripts/prerequisites.sh test
 step "models (trained if missing)"
 scripts/train.sh --if-missing
-if [[ ${SKIP_HOST_NGINX:-0} != 1 ]]; then
-    step "e2e suite on the host nginx (no containers)"
-    scripts/host-gateway-test.sh
+if [[ ${SKIP_LOOPBACK:-0} != 1 ]]; then
+    step "e2e suite on loopback (host processes, no containers)"
+    python3 tests/harness/loopback.py
 fi
 
 if [[ ${SKIP_BROWSER:-0} == 1 ]]; then

@@ -11,7 +11,7 @@ use crate::config::SyslogAddr;
 use crate::startup::StartupError;
 
 /// Requested kernel receive buffer for UDP. The default (about 200 KiB) overflowed under a
-/// 23k req/s burst (`monitoring/loopback/run.sh --load`: 120 of 40,000 lines lost, UDP
+/// 23k req/s burst (`tests/harness/log_accounting.py`: 120 of 40,000 lines lost, UDP
 /// RcvbufErrors); the kernel caps the request at `net.core.rmem_max`, and the effective size is
 /// logged. A unix datagram socket ignores it: its queue is bounded by `net.unix.max_dgram_qlen`
 /// (a count of datagrams) and by the sender's send buffer, which the datagrams are charged to.

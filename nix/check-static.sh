@@ -9,6 +9,9 @@
 #    --no-write-lock-file` must resolve every input from flake.lock alone (an input that
 #    would need re-locking makes it reach for the network and fail). It neither fetches the
 #    inputs nor checks their narHash; that needs the network (nix/README.md).
+# 6. nix/render-defaults.nix, which gives the gateway module its option defaults, reads from
+#    nginx/render-params.sh exactly the defaults that sh applies (every `: "${NAME:=...}"`
+#    line, evaluated by sh in an empty environment).
 #
 # Evaluating or building the flake needs nixpkgs, so `nix flake check` runs only
 # in .github/workflows/nix.yml (see nix/README.md).
@@ -69,5 +72,19 @@ python3 nix/check-flake-lock.py "$repo"
 
 echo "==> nix flake metadata --offline"
 nix --extra-experimental-features 'nix-command flakes' flake metadata --offline --no-write-lock-file "$repo"
+
+echo "==> nix/render-defaults.nix against sh"
+python3 - <<'EOF'
+import json, re, subprocess
+expr = "import ./nix/render-defaults.nix ./nginx/render-params.sh"
+nix = json.loads(subprocess.check_output(["nix-instantiate", "--eval", "--strict", "--json", "-E", expr]))
+lines = [line for line in open("nginx/render-params.sh") if line.startswith(': "${')]
+show = "".join(f'printf "%s=%s\\n" {name} "${name}"\n' for name in sorted(nix))
+out = subprocess.check_output(["env", "-i", "sh", "-c", "".join(lines) + show], text=True)
+applied = dict(line.split("=", 1) for line in out.splitlines())
+assert len(nix) == len(lines), f"{len(lines)} default lines in render-params.sh, {len(nix)} read by Nix"
+assert nix == applied, f"Nix reads {nix}, sh applies {applied}"
+print(f"{len(nix)} defaults, the same in Nix and sh")
+EOF
 
 echo "nix static checks passed"

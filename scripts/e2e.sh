@@ -50,6 +50,4 @@ exec python3 tests/e2e/run.py \
     --stop-replica-cmd "$stop_replica" \
     --start-replica-cmd "$start_replica" \
     --prometheus-url "http://127.0.0.1:${PROMETHEUS_PORT:-9090}" \
-    --burst "${E2E_BURST:-$(( 3 * (${RATE_LIMIT_BURST:-20} + ${RATE_LIMIT_RPS:-10}) ))}" \
-    --rate-limit-pause "$(( ${RATE_LIMIT_BURST:-20} / ${RATE_LIMIT_RPS:-10} + 1 ))" \
     "${api_args[@]}" "$@"

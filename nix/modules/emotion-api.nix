@@ -71,11 +71,13 @@ let
       EMOTION_METRICS_ADDR = "${inst.address}:${toString inst.metricsPort}";
       EMOTION_MODEL_PATH = "${if inst.model != null then inst.model else cfg.model}/emotion-model.bin";
       EMOTION_INSTANCE_ID = inst.instanceId;
+      EMOTION_TRUSTED_PROXIES = lib.concatStringsSep "," cfg.trustedProxies;
+    } // lib.filterAttrs (_: value: value != null) {
+      # Unset limits are left to the service, whose defaults are written once, in its code.
       EMOTION_MAX_TEXT_CHARS = cfg.limits.maxTextChars;
       EMOTION_MAX_BATCH = cfg.limits.maxBatch;
       EMOTION_MAX_BODY_BYTES = cfg.limits.maxBodyBytes;
       EMOTION_REQUEST_TIMEOUT_MS = cfg.limits.requestTimeoutMs;
-      EMOTION_TRUSTED_PROXIES = lib.concatStringsSep "," cfg.trustedProxies;
     } // lib.optionalAttrs (cfg.feedbackKeyFile != null) {
       EMOTION_FEEDBACK_KEY_FILE = "${credentialsOf name}/feedback-key";
     } // cfg.settings // inst.settings);
@@ -115,10 +117,11 @@ in
     };
 
     limits = {
-      maxTextChars = mkOption { type = types.ints.positive; default = 5000; description = "Longer text gets a 422."; };
-      maxBatch = mkOption { type = types.ints.positive; default = 64; description = "A larger batch gets a 422."; };
-      maxBodyBytes = mkOption { type = types.ints.positive; default = 65536; description = "A larger body gets a 413."; };
-      requestTimeoutMs = mkOption { type = types.ints.positive; default = 5000; description = "Per-request timeout."; };
+      # null: the service's own default (crates/emotion-api/src/configuration.rs, README).
+      maxTextChars = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Longer text gets a 422 (null: the service's default)."; };
+      maxBatch = mkOption { type = types.nullOr types.ints.positive; default = null; description = "A larger batch gets a 422 (null: the service's default)."; };
+      maxBodyBytes = mkOption { type = types.nullOr types.ints.positive; default = null; description = "A larger body gets a 413 (null: the service's default)."; };
+      requestTimeoutMs = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Per-request timeout (null: the service's default)."; };
       memoryMax = mkOption {
         type = types.str;
         default = "512M";

@@ -17,6 +17,8 @@
 #    exporter (stub_status on :8081), so the monitoring host scrapes both here.
 # 6. The landing page (nginx/www, served at `/`) comes from the same store copy of nginx/ as
 #    /etc/nginx/gateway: its store path is the WEB_ROOT parameter.
+# 7. The options' defaults are render-params.sh's, read from its `: "${NAME:=value}"` lines
+#    (nix/render-defaults.nix): written once, for compose, the loopback harness and NixOS.
 { self, root }:
 { config, lib, pkgs, ... }:
 let
@@ -25,6 +27,8 @@ let
   flakePackages = self.packages.${pkgs.stdenv.hostPlatform.system} or { };
   credentials = "/run/credentials/nginx.service";
   exporter = cfg.accessLogExporter;
+  defaults = import ../render-defaults.nix (root + "/nginx/render-params.sh");
+  intDefault = name: lib.toInt defaults.${name};
 
   secretPath = description: mkOption {
     type = types.strMatching "/.+";
@@ -77,39 +81,39 @@ in
         example = [ "10.0.0.3:8004" ];
         description = "host:port of the api-v2 (debug) instances.";
       };
-      maxFails = mkOption { type = types.ints.unsigned; default = 1; description = "Passive health check: failures before a peer is skipped (nginx/conf/upstreams.conf)."; };
-      failTimeout = mkOption { type = types.str; default = "3s"; description = "Passive health check window and skip time."; };
+      maxFails = mkOption { type = types.ints.unsigned; default = intDefault "UPSTREAM_MAX_FAILS"; description = "Passive health check: failures before a peer is skipped (nginx/conf/upstreams.conf)."; };
+      failTimeout = mkOption { type = types.str; default = defaults.UPSTREAM_FAIL_TIMEOUT; description = "Passive health check window and skip time."; };
     };
 
     rateLimit = {
-      rps = mkOption { type = types.ints.positive; default = 10; description = "Requests per second per client IP on /predict*."; };
-      burst = mkOption { type = types.ints.unsigned; default = 20; description = "Requests above the rate served at once."; };
-      openRps = mkOption { type = types.ints.positive; default = 50; description = "Requests per second per client IP on every other route (health, OpenAPI, redirects)."; };
-      openBurst = mkOption { type = types.ints.unsigned; default = 100; description = "Burst of the open routes' limit."; };
-      connPerAddress = mkOption { type = types.ints.positive; default = 64; description = "Open connections per client IP, on every port."; };
+      rps = mkOption { type = types.ints.positive; default = intDefault "RATE_LIMIT_RPS"; description = "Requests per second per client IP on /predict*."; };
+      burst = mkOption { type = types.ints.unsigned; default = intDefault "RATE_LIMIT_BURST"; description = "Requests above the rate served at once."; };
+      openRps = mkOption { type = types.ints.positive; default = intDefault "OPEN_RATE_LIMIT_RPS"; description = "Requests per second per client IP on every other route (health, OpenAPI, redirects)."; };
+      openBurst = mkOption { type = types.ints.unsigned; default = intDefault "OPEN_RATE_LIMIT_BURST"; description = "Burst of the open routes' limit."; };
+      connPerAddress = mkOption { type = types.ints.positive; default = intDefault "CONN_LIMIT_PER_ADDR"; description = "Open connections per client IP, on every port."; };
     };
 
     abV2Percent = mkOption {
       type = types.ints.between 0 100;
-      default = 0;
+      default = intDefault "AB_V2_PERCENT";
       description = "Share of users without an experiment header that the sticky split sends to v2 (nginx/conf/ab-routing.conf); 0 routes them all to v1.";
     };
 
     shadowPercent = mkOption {
       type = types.ints.between 0 100;
-      default = 0;
+      default = intDefault "SHADOW_PERCENT";
       description = "Share of the requests v1 serves that are mirrored to v2 and compared (nginx/conf/shadow.conf); 0 mirrors nothing.";
     };
 
     serverName = mkOption {
       type = types.strMatching "[0-9A-Za-z.-]+";
-      default = "localhost";
+      default = defaults.SERVER_NAME;
       description = "Host name the port-80 redirect points at (never the client's Host header).";
     };
 
     httpsPort = mkOption {
       type = types.port;
-      default = 443;
+      default = intDefault "HTTPS_PORT";
       description = "HTTPS port clients see, for the Location of the port-80 redirect.";
     };
 

@@ -27,7 +27,7 @@ let
   # The suite and the repository files its checks read (repo_root is two levels up).
   suite = lib.fileset.toSource {
     inherit root;
-    fileset = lib.fileset.unions [ (root + "/tests/e2e") (root + "/monitoring") ];
+    fileset = lib.fileset.unions [ (root + "/tests/e2e") (root + "/monitoring") (root + "/nginx/render-params.sh") ];
   };
 
   apiPorts = { v1-a = 8001; v1-b = 8002; v1-c = 8003; v2 = 8004; };

@@ -56,7 +56,7 @@ VENV = BUILD / "venv"
 PACKAGES = {"selenium": "4.50.0", "openapi-spec-validator": "0.9.0"}
 
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
-from cli import add_target_arguments, credentials  # noqa: E402
+from cli import add_rate_limit_arguments, add_target_arguments, credentials  # noqa: E402
 from client import LABELS, request  # noqa: E402
 
 CSP = (
@@ -111,18 +111,7 @@ def parse_args(argv):
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_target_arguments(p, "certificate to trust [E2E_CACERT]; empty: accept any certificate")
-    p.add_argument(
-        "--burst",
-        type=int,
-        default=int(env("BROWSER_BURST", "40")),
-        help="requests in the rate-limit burst (more than the limit's burst)",
-    )
-    p.add_argument(
-        "--rate-limit-pause",
-        type=float,
-        default=float(env("E2E_RATE_LIMIT_PAUSE", "3")),
-        help="seconds to wait after the burst, for the rate-limit bucket to refill",
-    )
+    add_rate_limit_arguments(p, bursts=2, burst_env="BROWSER_BURST")
     p.add_argument("--chromium", default=env("CHROMIUM_BIN", "/usr/bin/chromium"))
     p.add_argument("--chromedriver", default=env("CHROMEDRIVER_BIN", "/usr/bin/chromedriver"))
     p.add_argument("--screenshots", default=str(BUILD), help="folder for the PNG screenshots")

@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from checks_gateway import CHECKS as GATEWAY_CHECKS  # noqa: E402
 from checks_gateway import Skip  # noqa: E402
-from cli import add_target_arguments, credentials  # noqa: E402
+from cli import add_rate_limit_arguments, add_target_arguments, credentials  # noqa: E402
 from client import Target  # noqa: E402
 
 
@@ -87,13 +87,7 @@ def parse_args(argv):
     )
     p.add_argument("--prometheus-url", default=env("E2E_PROMETHEUS_URL"), help="enables the monitoring checks")
     p.add_argument("--v1-replicas", type=int, default=int(env("E2E_V1_REPLICAS", "3")))
-    p.add_argument("--burst", type=int, default=int(env("E2E_BURST", "60")), help="requests in a rate-limit burst")
-    p.add_argument(
-        "--rate-limit-pause",
-        type=float,
-        default=float(env("E2E_RATE_LIMIT_PAUSE", "3")),
-        help="seconds for the client's rate-limit bucket to refill (burst / rate, plus margin)",
-    )
+    add_rate_limit_arguments(p, bursts=3, burst_env="E2E_BURST")
     p.add_argument("--only", action="append", default=[], help="run only checks whose name contains this")
     return p.parse_args(argv)
 

@@ -9,10 +9,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-https_port=${HTTPS_PORT:-443}
+source scripts/stack-env.sh
 
 exec python3 tests/browser/run.py \
-    --base-url "https://localhost$([[ $https_port == 443 ]] || echo ":$https_port")" \
+    --base-url "$(gateway_url)" \
     --cacert secrets/tls.crt \
     --credentials-file secrets/credentials.env \
     "$@"

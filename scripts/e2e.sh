@@ -9,8 +9,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source scripts/stack-env.sh
 
-http_port=${HTTP_PORT:-80}
-https_port=${HTTPS_PORT:-443}
+base_url=$(gateway_url)
+http_port=$(published_port nginx 80)
+prometheus_port=$(published_port prometheus 9090)
 nginx_image=$(docker inspect -f '{{.Config.Image}}' "$("${COMPOSE[@]}" ps -q nginx)")
 network=${COMPOSE_PROJECT_NAME}_frontend
 
@@ -42,12 +43,12 @@ start_replica="docker start $victim >/dev/null && for i in \$(seq 60); do
   [ \"\$(docker inspect -f '{{.State.Health.Status}}' $victim)\" = healthy ] && exit 0; sleep 1; done; exit 1"
 
 exec python3 tests/e2e/run.py \
-    --base-url "https://localhost$([[ $https_port == 443 ]] || echo ":$https_port")" \
+    --base-url "$base_url" \
     --http-url "http://localhost:$http_port" \
     --cacert secrets/tls.crt \
     --credentials-file secrets/credentials.env \
     --second-client-cmd "$second_client" \
     --stop-replica-cmd "$stop_replica" \
     --start-replica-cmd "$start_replica" \
-    --prometheus-url "http://127.0.0.1:${PROMETHEUS_PORT:-9090}" \
+    --prometheus-url "http://127.0.0.1:$prometheus_port" \
     "${api_args[@]}" "$@"

@@ -68,3 +68,22 @@ if [[ $STACK_MODE == offline ]]; then
 else
     export COMPOSE_PROFILES=${COMPOSE_PROFILES:-grafana}
 fi
+
+# The host port the running stack publishes for SERVICE's container PORT, as compose resolved
+# it (environment, .env, or compose.yaml's `${HTTPS_PORT:-443}`-style default): asked of the
+# stack rather than restated here, so a port changed in .env is the port the scripts use.
+published_port() { # SERVICE PORT
+    local addr
+    addr=$("${COMPOSE[@]}" port "$1" "$2" 2>/dev/null) && [[ -n $addr ]] || {
+        echo "stack: $1 publishes no port $2 (is the stack up?)" >&2
+        return 1
+    }
+    echo "${addr##*:}"
+}
+
+# https://localhost, or https://localhost:PORT when the gateway is not published on 443.
+gateway_url() {
+    local port
+    port=$(published_port nginx 443) || return 1
+    echo "https://localhost$([[ $port == 443 ]] || echo ":$port")"
+}

@@ -34,19 +34,16 @@ fi
 # (nginx/conf/upstreams.conf), so recreated replicas are found within 2 s.
 scripts/wait-healthy.sh "${WAIT_TIMEOUT:-240}"
 
-http_port=${HTTP_PORT:-80}
-https_port=${HTTPS_PORT:-443}
-suffix=$([[ $https_port == 443 ]] || echo ":$https_port")
 cat <<MSG
 
 Emotion gateway is up ($STACK_MODE images).
-  API         https://localhost$suffix/predict   (POST, basic auth; http://localhost:$http_port redirects)
+  API         $(gateway_url)/predict   (POST, basic auth; http://localhost:$(published_port nginx 80) redirects)
   Debug A/B   add header "X-Experiment-Group: debug"
-  Prometheus  http://127.0.0.1:${PROMETHEUS_PORT:-9090}
-  Alerts      http://127.0.0.1:${ALERTMANAGER_PORT:-9093} (Alertmanager); delivered alerts: scripts/compose.sh logs alert-receiver
+  Prometheus  http://127.0.0.1:$(published_port prometheus 9090)
+  Alerts      http://127.0.0.1:$(published_port alertmanager 9093) (Alertmanager); delivered alerts: scripts/compose.sh logs alert-receiver
 MSG
 if [[ $COMPOSE_PROFILES == *grafana* ]]; then
-    echo "  Grafana     http://127.0.0.1:${GRAFANA_PORT:-3000}   (admin password in secrets/grafana.env)"
+    echo "  Grafana     http://127.0.0.1:$(published_port grafana 3000)   (admin password in secrets/grafana.env)"
 else
     echo "  Grafana     not started on the offline path (no local image; see docker/README.md)"
 fi
@@ -57,5 +54,5 @@ cat <<MSG
 Try:
   set -a; . secrets/credentials.env; set +a
   curl --cacert secrets/tls.crt -u "\$GATEWAY_USER:\$GATEWAY_PASSWORD" \\
-       -H 'Content-Type: application/json' -d '{"sentence":"what a lovely day"}' https://localhost$suffix/predict
+       -H 'Content-Type: application/json' -d '{"sentence":"what a lovely day"}' $(gateway_url)/predict
 MSG

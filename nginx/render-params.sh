@@ -77,7 +77,7 @@ is_uint "$HTTPS_PORT" && [ "$HTTPS_PORT" -gt 0 ] && [ "$HTTPS_PORT" -lt 65536 ] 
 is_uint "$UPSTREAM_MAX_FAILS" || die "UPSTREAM_MAX_FAILS must be an integer, got '$UPSTREAM_MAX_FAILS'"
 is_uint "$OPEN_RATE_LIMIT_RPS" && [ "$OPEN_RATE_LIMIT_RPS" -gt 0 ] || die "OPEN_RATE_LIMIT_RPS must be a positive integer, got '$OPEN_RATE_LIMIT_RPS'"
 is_uint "$OPEN_RATE_LIMIT_BURST" || die "OPEN_RATE_LIMIT_BURST must be a non-negative integer, got '$OPEN_RATE_LIMIT_BURST'"
-is_uint "$CONN_LIMIT_PER_ADDR" && [ "$CONN_LIMIT_PER_ADDR" -gt 0 ] || die "CONN_LIMIT_PER_ADDR must be a positive integer, got '$CONN_LIMIT_PER_ADDR'"
+is_uint "$CONN_LIMIT_PER_ADDR" && [ "$CONN_LIMIT_PER_ADDR" -gt 0 ] && [ "$CONN_LIMIT_PER_ADDR" -lt 65536 ] || die "CONN_LIMIT_PER_ADDR must be an integer from 1 to 65535 (nginx's limit_conn), got '$CONN_LIMIT_PER_ADDR'"
 is_uint "$AB_V2_PERCENT" && [ "$AB_V2_PERCENT" -le 100 ] || die "AB_V2_PERCENT must be an integer from 0 to 100, got '$AB_V2_PERCENT'"
 is_uint "$SHADOW_PERCENT" && [ "$SHADOW_PERCENT" -le 100 ] || die "SHADOW_PERCENT must be an integer from 0 to 100, got '$SHADOW_PERCENT'"
 case "$SERVER_NAME" in '' | *[!0-9A-Za-z.-]*) die "SERVER_NAME must be a host name, got '$SERVER_NAME'" ;; esac

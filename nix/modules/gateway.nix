@@ -90,7 +90,7 @@ in
       burst = mkOption { type = types.ints.unsigned; default = intDefault "RATE_LIMIT_BURST"; description = "Requests above the rate served at once."; };
       openRps = mkOption { type = types.ints.positive; default = intDefault "OPEN_RATE_LIMIT_RPS"; description = "Requests per second per client IP on every other route (health, OpenAPI, redirects)."; };
       openBurst = mkOption { type = types.ints.unsigned; default = intDefault "OPEN_RATE_LIMIT_BURST"; description = "Burst of the open routes' limit."; };
-      connPerAddress = mkOption { type = types.ints.positive; default = intDefault "CONN_LIMIT_PER_ADDR"; description = "Open connections per client IP, on every port."; };
+      connPerAddress = mkOption { type = types.ints.between 1 65535; default = intDefault "CONN_LIMIT_PER_ADDR"; description = "Open connections per client IP, on every port."; };
     };
 
     abV2Percent = mkOption {

@@ -1,6 +1,7 @@
 //! Binding and running: [`Application::build`] binds both sockets (port 0 works, the real
 //! addresses are reported), [`Application::run_until_stopped`] serves until a stop signal and
-//! drains within the configured bound.
+//! drains within the configured bound. The latch and the bounded drain of the HTTP server are
+//! `service_kit::shutdown`'s; the syslog receiver and the upkeep task are this file's.
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use service_kit::shutdown::{drain, Shutdown};
+use service_kit::shutdown::{drain_spawned, Shutdown};
 use thiserror::Error;
 use tokio::net::TcpListener;
 
@@ -111,16 +112,7 @@ impl Application {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let stop = Shutdown::new();
-        tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                shutdown.await;
-                tracing::info!("stop signal received, shutting down");
-                stop.trigger();
-            }
-        });
-
+        let stop = Shutdown::on(shutdown);
         let receiving = Arc::new(AtomicBool::new(true));
         let receiver = tokio::spawn(receive(
             self.syslog,
@@ -137,38 +129,16 @@ impl Application {
 
         let app = routes::router(AppState { handle, receiving });
         let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown({
-                let stop = stop.clone();
-                async move { stop.triggered().await }
-            })
+            .with_graceful_shutdown(stop.triggered_owned())
             .into_future();
         // On its own task, so that a drain cut short can abort it.
-        let mut server = tokio::spawn(server);
-        // The server only returns before the stop on an accept-loop failure.
-        let result = match drain(&mut server, &stop, self.shutdown_timeout).await {
-            Some(joined) => flatten(joined),
-            None => {
-                tracing::warn!(
-                    timeout_ms = self.shutdown_timeout.as_millis() as u64,
-                    "drain timed out, closing connections"
-                );
-                server.abort();
-                Ok(())
-            }
-        };
+        let result = drain_spawned(tokio::spawn(server), &stop, self.shutdown_timeout).await;
         let _ = receiver.await;
         let _ = upkeep.await;
+        // Logged here, not by the kit: only once the receiver has dropped its socket (and removed
+        // a unix socket's file) is the exporter stopped.
         tracing::info!("stopped");
-        result
-    }
-}
-
-fn flatten(
-    joined: Result<std::io::Result<()>, tokio::task::JoinError>,
-) -> Result<(), StartupError> {
-    match joined {
-        Ok(result) => result.map_err(StartupError::Serve),
-        Err(join) => Err(StartupError::Serve(std::io::Error::other(join))),
+        result.map_err(StartupError::Serve)
     }
 }
 

@@ -1,13 +1,13 @@
 //! Binding and running: [`Application::build`] binds (port 0 works, the real address is
 //! reported), [`Application::run_until_stopped`] serves until a stop signal and drains within
-//! the configured bound.
+//! the configured bound (the latch and the bounded drain are `service_kit::shutdown`'s).
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use service_kit::shutdown::{drain, Shutdown};
+use service_kit::shutdown::{drain_spawned, Shutdown};
 use thiserror::Error;
 use tokio::net::TcpListener;
 
@@ -73,45 +73,13 @@ impl Application {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let stop = Shutdown::new();
-        tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                shutdown.await;
-                tracing::info!("stop signal received, shutting down");
-                stop.trigger();
-            }
-        });
+        let stop = Shutdown::on(shutdown);
         let server = axum::serve(self.listener, routes::router(self.state))
-            .with_graceful_shutdown({
-                let stop = stop.clone();
-                async move { stop.triggered().await }
-            })
+            .with_graceful_shutdown(stop.triggered_owned())
             .into_future();
         // On its own task, so that a drain cut short can abort it.
-        let mut server = tokio::spawn(server);
-        // The server only returns before the stop on an accept-loop failure.
-        let result = match drain(&mut server, &stop, self.shutdown_timeout).await {
-            Some(joined) => flatten(joined),
-            None => {
-                tracing::warn!(
-                    timeout_ms = self.shutdown_timeout.as_millis() as u64,
-                    "drain timed out, closing connections"
-                );
-                server.abort();
-                Ok(())
-            }
-        };
+        let result = drain_spawned(tokio::spawn(server), &stop, self.shutdown_timeout).await;
         tracing::info!("stopped");
-        result
-    }
-}
-
-fn flatten(
-    joined: Result<std::io::Result<()>, tokio::task::JoinError>,
-) -> Result<(), StartupError> {
-    match joined {
-        Ok(result) => result.map_err(StartupError::Serve),
-        Err(join) => Err(StartupError::Serve(std::io::Error::other(join))),
+        result.map_err(StartupError::Serve)
     }
 }

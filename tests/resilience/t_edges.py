@@ -313,6 +313,12 @@ def test_slow_flood(ctx, rep):
     ok = total["status"].get("200", 0)
     share = ok / total["sent"] if total["sent"] else 0
     peak = max(mem) if mem else 0
+    # Without this the scenario would pass with no attack at all (flood.py once opened nothing).
+    rep.check(
+        "slow-flood: the attacker really opened thousands of TLS connections and ended on time",
+        out.get("opened", 0) >= 1000 and out.get("cut_at_deadline", 1) == 0,
+        f"attacker {out}",
+    )
     rep.check(
         "slow-flood: other addresses get >= 99% of their requests answered 200",
         share >= 0.99 and "error" not in out,

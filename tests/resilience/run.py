@@ -73,7 +73,6 @@ TESTS = [
 ]
 
 
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", default="", help="comma-separated test names or groups")
@@ -90,9 +89,7 @@ def main():
     only = {x for x in a.only.split(",") if x}
     skip = {x for x in a.skip.split(",") if x}
     selected = [
-        (n, g, f)
-        for n, g, f in TESTS
-        if (not only or n in only or g in only) and n not in skip and g not in skip
+        (n, g, f) for n, g, f in TESTS if (not only or n in only or g in only) and n not in skip and g not in skip
     ]
     rep = Report()
     from rlib.context import Context

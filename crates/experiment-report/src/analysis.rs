@@ -270,18 +270,22 @@ pub fn analyse(observations: &Observations, provenance: Provenance) -> Report {
     }
 }
 
+/// The provenance the unit tests report under, one fixture for every module's tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::collect::{FeedbackCounts, ShadowObservations};
-
-    fn provenance() -> Provenance {
-        Provenance {
+impl Provenance {
+    pub(crate) fn fixture() -> Self {
+        Self {
             prometheus_url: "http://127.0.0.1:9090".to_owned(),
             window: "1h".to_owned(),
             evaluated_at: 1_796_590_636.925,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::{FeedbackCounts, ShadowObservations};
 
     fn feedback(correct: u64, wrong: u64) -> Option<FeedbackCounts> {
         Some(FeedbackCounts {
@@ -300,7 +304,7 @@ mod tests {
 
     #[test]
     fn nothing_at_all_is_no_data_yet() {
-        let report = analyse(&Observations::default(), provenance());
+        let report = analyse(&Observations::default(), Provenance::fixture());
         assert_eq!(report.verdict.kind, VerdictKind::NoData);
         assert_eq!(
             report.verdict.text,
@@ -321,7 +325,7 @@ mod tests {
         // v2 has a feedback series, but nothing in the window.
         let report = analyse(
             &with_feedback(feedback(40, 60), feedback(0, 0)),
-            provenance(),
+            Provenance::fixture(),
         );
         assert_eq!(report.verdict.kind, VerdictKind::NoData);
         assert_eq!(
@@ -338,7 +342,7 @@ mod tests {
         // proportions_ztest([470, 420], [1000, 1000]) -> z 2.2497, p 0.0245
         let report = analyse(
             &with_feedback(feedback(420, 580), feedback(470, 530)),
-            provenance(),
+            Provenance::fixture(),
         );
         assert_eq!(report.verdict.kind, VerdictKind::V2Better);
         assert_eq!(report.verdict.text, "v2 better");
@@ -351,7 +355,7 @@ mod tests {
         // Flipped: the same p-value, v2 worse.
         let report = analyse(
             &with_feedback(feedback(470, 530), feedback(420, 580)),
-            provenance(),
+            Provenance::fixture(),
         );
         assert_eq!(report.verdict.kind, VerdictKind::V2Worse);
         assert_eq!(report.verdict.text, "v2 worse");
@@ -362,7 +366,7 @@ mod tests {
         // 30/100 against 35/100: n = 1377 per arm (p1 0.30, p2 0.35 in stats' tests).
         let report = analyse(
             &with_feedback(feedback(30, 70), feedback(35, 65)),
-            provenance(),
+            Provenance::fixture(),
         );
         assert_eq!(report.verdict.kind, VerdictKind::NoSignificantDifference);
         assert_eq!(
@@ -382,7 +386,7 @@ mod tests {
         // 300/1000 against 7/20 (0.35): 1377 per arm; v1 needs 377 more, v2 1357.
         let report = analyse(
             &with_feedback(feedback(300, 700), feedback(7, 13)),
-            provenance(),
+            Provenance::fixture(),
         );
         let size = report.tests.sample_size.as_ref().expect("a difference");
         assert_eq!(
@@ -400,7 +404,7 @@ mod tests {
     fn identical_accuracies_are_no_difference_observed() {
         let report = analyse(
             &with_feedback(feedback(50, 50), feedback(50, 50)),
-            provenance(),
+            Provenance::fixture(),
         );
         assert_eq!(report.verdict.kind, VerdictKind::NoSignificantDifference);
         assert_eq!(
@@ -411,7 +415,7 @@ mod tests {
         // Everyone right in both arms: no variance, still p = 1 and no difference.
         let report = analyse(
             &with_feedback(feedback(10, 0), feedback(20, 0)),
-            provenance(),
+            Provenance::fixture(),
         );
         assert_eq!(
             report.verdict.text,
@@ -455,7 +459,7 @@ mod tests {
             ("worry".to_owned(), 40),
             ("hate".to_owned(), 0),
         ]));
-        let report = analyse(&observations, provenance());
+        let report = analyse(&observations, Provenance::fixture());
         let v1 = report.arms[0].predictions.as_ref().expect("v1");
         assert_eq!(v1.total, 40);
         assert_eq!(
@@ -504,7 +508,7 @@ mod tests {
                 },
             ],
         };
-        let report = analyse(&observations, provenance());
+        let report = analyse(&observations, Provenance::fixture());
         assert_eq!(report.arms[0].error_rate, Some(0.015));
         assert_eq!(report.arms[1].requests, Some(0));
         assert_eq!(report.arms[1].error_rate, None);

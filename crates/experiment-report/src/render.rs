@@ -327,14 +327,6 @@ mod tests {
     use crate::collect::{FeedbackCounts, Observations, ShadowObservations};
     use crate::report::LabelPair;
 
-    fn provenance() -> Provenance {
-        Provenance {
-            prometheus_url: "http://127.0.0.1:9090".to_owned(),
-            window: "1h".to_owned(),
-            evaluated_at: 1_796_590_636.925,
-        }
-    }
-
     #[test]
     fn helpers() {
         assert_eq!(thousands(0), "0");
@@ -354,7 +346,7 @@ mod tests {
 
     #[test]
     fn nothing_reads_no_data_and_ends_with_the_verdict() {
-        let text = text(&analyse(&Observations::default(), provenance()));
+        let text = text(&analyse(&Observations::default(), Provenance::fixture()));
         let expected = "\
 Experiment readout: v2 (candidate) against v1 (control)
 Prometheus http://127.0.0.1:9090, last 1h, at 2026-12-06 20:57:16 UTC
@@ -422,7 +414,7 @@ Verdict: no data yet: no feedback answers from v1 or v2
         // chi2_contingency([[300, 700], [350, 650]], correction=False) -> 5.698, p 0.01698
         // proportions_ztest([35, 30], [100, 100]) -> z 0.7549, p 0.4503
         // proportion_confint(90, 100, method="wilson") -> (0.8256, 0.9448)
-        let text = text(&analyse(&observations, provenance()));
+        let text = text(&analyse(&observations, Provenance::fixture()));
         for expected in [
             "requests (/predict*)   1,202         915",
             "error rate (5xx)       0.00% (0)     0.22% (2)",

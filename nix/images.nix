@@ -101,38 +101,39 @@ let
     };
   });
 
-  prometheus = dockerTools.streamLayeredImage (nameTag refs.PROMETHEUS_IMAGE // {
-    contents = [ pkgs.prometheus pkgs.busybox users ];
+  # A server of the Prometheus project laid out as its official image: the configuration in
+  # /etc/NAME/NAME.yml, the data in the volume /NAME owned by nobody, run as nobody from there.
+  prometheusProjectImage = { ref, package, name, dataFlag, port }: dockerTools.streamLayeredImage (nameTag ref // {
+    contents = [ package pkgs.busybox users ];
     fakeRootCommands = ''
-      mkdir -p prometheus etc/prometheus
-      chown 65534:65534 prometheus
+      mkdir -p ${name} etc/${name}
+      chown 65534:65534 ${name}
     '';
     config = {
       User = "65534:65534";
-      WorkingDir = "/prometheus";
-      Entrypoint = [ "/bin/prometheus" ];
-      Cmd = [ "--config.file=/etc/prometheus/prometheus.yml" "--storage.tsdb.path=/prometheus" ];
-      ExposedPorts."9090/tcp" = { };
-      Volumes."/prometheus" = { };
+      WorkingDir = "/${name}";
+      Entrypoint = [ "/bin/${name}" ];
+      Cmd = [ "--config.file=/etc/${name}/${name}.yml" "${dataFlag}=/${name}" ];
+      ExposedPorts."${toString port}/tcp" = { };
+      Volumes."/${name}" = { };
     };
   });
 
-  # The official image's paths: config in /etc/alertmanager, data in /alertmanager.
-  alertmanager = dockerTools.streamLayeredImage (nameTag refs.ALERTMANAGER_IMAGE // {
-    contents = [ pkgs.prometheus-alertmanager pkgs.busybox users ];
-    fakeRootCommands = ''
-      mkdir -p alertmanager etc/alertmanager
-      chown 65534:65534 alertmanager
-    '';
-    config = {
-      User = "65534:65534";
-      WorkingDir = "/alertmanager";
-      Entrypoint = [ "/bin/alertmanager" ];
-      Cmd = [ "--config.file=/etc/alertmanager/alertmanager.yml" "--storage.path=/alertmanager" ];
-      ExposedPorts."9093/tcp" = { };
-      Volumes."/alertmanager" = { };
-    };
-  });
+  prometheus = prometheusProjectImage {
+    ref = refs.PROMETHEUS_IMAGE;
+    package = pkgs.prometheus;
+    name = "prometheus";
+    dataFlag = "--storage.tsdb.path";
+    port = 9090;
+  };
+
+  alertmanager = prometheusProjectImage {
+    ref = refs.ALERTMANAGER_IMAGE;
+    package = pkgs.prometheus-alertmanager;
+    name = "alertmanager";
+    dataFlag = "--storage.path";
+    port = 9093;
+  };
 
   # The official image's paths (GF_PATHS_*), so compose's provisioning mounts apply.
   grafana = dockerTools.streamLayeredImage (nameTag refs.GRAFANA_IMAGE // {

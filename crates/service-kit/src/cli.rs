@@ -83,20 +83,8 @@ where
     E: Display,
     R: Future<Output = Result<(), E>>,
 {
+    // A no-op after the first call, so the tests call this function as the binaries do.
     telemetry::init();
-    build_and_run(build, listening, run_until_stopped).await
-}
-
-/// [`serve`] without installing the global subscriber, for the tests.
-async fn build_and_run<A, E, R>(
-    build: impl Future<Output = Result<A, E>>,
-    listening: impl FnOnce(&A),
-    run_until_stopped: impl FnOnce(A) -> R,
-) -> ExitCode
-where
-    E: Display,
-    R: Future<Output = Result<(), E>>,
-{
     let app = match build.await {
         Ok(app) => app,
         Err(error) => {
@@ -181,7 +169,7 @@ mod tests {
     #[tokio::test]
     async fn serving_reports_listening_then_the_run_as_the_exit_status() {
         let listened = Cell::new(None);
-        let code = build_and_run(
+        let code = serve(
             async { Ok::<_, String>(7) },
             |app| listened.set(Some(*app)),
             |app| async move {
@@ -192,7 +180,7 @@ mod tests {
         .await;
         assert_eq!(code, ExitCode::SUCCESS);
         assert_eq!(listened.get(), Some(7));
-        let code = build_and_run(
+        let code = serve(
             async { Ok::<_, String>(7) },
             |_| {},
             |_| async { Err("accept failed".to_owned()) },
@@ -203,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_service_that_cannot_start_is_exit_status_1_and_never_listens() {
-        let code = build_and_run(
+        let code = serve(
             async { Err::<u8, _>("cannot bind".to_owned()) },
             |_| panic!("not listening"),
             |_| async { unreachable!("not started") },

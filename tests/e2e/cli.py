@@ -30,13 +30,18 @@ def add_target_arguments(p: argparse.ArgumentParser, cacert_help: str) -> None:
     )
 
 
+def render_defaults() -> dict[str, str]:
+    """The gateway parameters' defaults, {NAME: value}, from the `: "${NAME:=value}"` lines of
+    nginx/render-params.sh, the one place they are written (nix/render-defaults.nix reads the same
+    lines for the NixOS module)."""
+    text = (REPO / "nginx/render-params.sh").read_text()
+    return dict(re.findall(r'^: "\$\{([A-Z][A-Z0-9_]*):?=([^}]*)\}"$', text, re.M))
+
+
 def gateway_rate_limit() -> tuple[int, int]:
     """(requests/s, burst) of the gateway's per-address limit on /predict, found as compose finds
-    them: the environment, then the repository's .env, then the defaults of
-    nginx/render-params.sh, the one place they are written."""
-    defaults = dict(
-        re.findall(r'^: "\$\{([A-Z0-9_]+):?=([^}]*)\}"$', (REPO / "nginx/render-params.sh").read_text(), re.M)
-    )
+    them: the environment, then the repository's .env, then render_defaults()."""
+    defaults = render_defaults()
     dotenv = REPO / ".env"
     configured = read_env_file(str(dotenv)) if dotenv.exists() else {}
 

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from cli import render_defaults  # noqa: E402  (the one reader of render-params.sh's defaults)
 
 
 def example():
@@ -28,13 +30,11 @@ def example():
 def main():
     listed = example()
     compose = (REPO / "compose.yaml").read_text()
-    render = (REPO / "nginx" / "render-params.sh").read_text()
     defaults = dict(re.findall(r"\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}", compose))
     passed = sorted(set(re.findall(r"^      - ([A-Z][A-Z0-9_]*)$", compose, re.M)))
     # render-params.sh also has deployment-internal parameters (paths, listen addresses) that
     # compose sets itself; a user sets only those compose passes through.
-    rendered = dict(re.findall(r'^: "\$\{([A-Z][A-Z0-9_]*):?=([^}]*)\}"', render, re.M))
-    defaults.update({k: v for k, v in rendered.items() if k in passed})
+    defaults.update({k: v for k, v in render_defaults().items() if k in passed})
     failures, checked = [], 0
     for name in sorted(set(defaults) | set(passed)):
         checked += 1

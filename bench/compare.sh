@@ -163,7 +163,7 @@ group() { printf "%'d" "$1" 2>/dev/null || printf "%d" "$1"; }
 # --- setup ----------------------------------------------------------------------------------------
 
 if [[ " $CASES " == *" rust "* ]]; then
-  bench_build_rust "$RUST_MODEL"
+  bench_build_rust
 fi
 if [[ " $CASES " == *" py"* ]]; then
   want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)

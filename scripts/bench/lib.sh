@@ -8,15 +8,12 @@ bench_require_tools() {
   command -v curl >/dev/null || { echo "curl is required" >&2; return 1; }
 }
 
-# Release build of emotion-api and emotion-train; trains model/emotion-model.bin (or $1) if missing.
+# Release build of emotion-api, and the models in model/ through scripts/train.sh (the one place
+# the training command is written), trained if missing or of a format this build cannot load.
 bench_build_rust() {
-  local model=${1:-model/emotion-model.bin}
   echo "== build (release)"
-  cargo build --release --quiet -p emotion-api -p emotion-model
-  if [[ ! -f $model ]]; then
-    echo "== train model ($model missing)"
-    target/release/emotion-train --data data/tweet_emotions.csv --out "$(dirname "$model")/"
-  fi
+  cargo build --release --quiet -p emotion-api
+  scripts/train.sh --if-missing
 }
 
 # kB -> MiB with one decimal.

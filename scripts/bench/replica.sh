@@ -32,7 +32,7 @@ BIN=target/release/emotion-api
 LOG=$(mktemp -t emotion-api-bench.XXXXXX.log)
 
 bench_require_tools
-bench_build_rust "$MODEL"
+bench_build_rust
 
 pid=""
 cleanup() {
@@ -62,9 +62,6 @@ ready=$(bench_wait_ready "http://127.0.0.1:$PORT/health/ready" "$pid" "$start_ns
 if [[ -z $ready ]]; then
   echo "replica not ready within the polling budget; log:" >&2
   cat "$LOG" >&2
-  if grep -q "model load failed" "$LOG"; then
-    echo "hint: $MODEL may predate the current artifact format; delete it and rerun to retrain" >&2
-  fi
   exit 1
 fi
 rss_idle=$(status_kb "$pid" VmRSS)

@@ -49,6 +49,9 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from cli import read_env_file  # noqa: E402
+
 NGINX = os.environ.get("NGINX_BIN", "nginx")
 PROMETHEUS = os.environ.get("PROMETHEUS_BIN", "prometheus")
 ALERTMANAGER = os.environ.get("ALERTMANAGER_BIN", "prometheus-alertmanager")
@@ -380,8 +383,9 @@ def deployment_env(top: Topology) -> dict[str, str]:
 
 
 def build() -> pathlib.Path:
-    cargo = ["cargo", "build", "--release", "--locked", "-p", "emotion-api", "-p", "access-log-exporter"]
-    subprocess.run([*cargo, "-p", "alert-receiver"], cwd=ROOT, check=True)
+    packages = ("emotion-api", "access-log-exporter", "alert-receiver")
+    cargo = ["cargo", "build", "--release", "--locked", *(arg for p in packages for arg in ("-p", p))]
+    subprocess.run(cargo, cwd=ROOT, check=True)
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True, capture_output=True
     )
@@ -409,8 +413,7 @@ def main(argv: list[str]) -> int:
     try:
         # The APIs share the feedback receipts' key with compose's (secrets/feedback.env), so
         # the suite's feedback check has receipts it can verify.
-        key = (ROOT / "secrets/feedback.env").read_text()
-        os.environ["EMOTION_FEEDBACK_KEY"] = re.search(r"(?m)^EMOTION_FEEDBACK_KEY=(.*)$", key).group(1)
+        os.environ["EMOTION_FEEDBACK_KEY"] = read_env_file(str(ROOT / "secrets/feedback.env"))["EMOTION_FEEDBACK_KEY"]
         start_apis(top)
         start_monitoring(top)
         start_gateway(top)

@@ -109,8 +109,9 @@ def parse_wrk(out):
 
 
 def recreate_apis(ctx, override):
-    """Recreate the API containers with (or without) the benchmark override, then let Nginx
-    re-resolve them (it resolves upstream names only when it loads its configuration)."""
+    """Recreate the API containers with (or without) the benchmark override, then reload nginx so
+    that the first case meets the new addresses at once (it would re-resolve them within 2 s by
+    itself: nginx/conf/upstreams.conf)."""
     files = ["-f", "compose.yaml"] + (
         ["-f", str(Path(__file__).resolve().parent / "compose.bench.yaml")] if override else []
     )

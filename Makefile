@@ -32,7 +32,7 @@ test: test-static test-e2e ## the static checks, then the e2e suite on real serv
 test-static: ## fmt, clippy, cargo test, nginx -t, promtool, shellcheck + ruff, .env.example
 	scripts/test-static.sh
 
-test-e2e: ## the e2e suite on host nginx, then on the stack with the browser test (started if not running)
+test-e2e: ## the e2e suite on the loopback harness, then on the stack with the browser test (started if not running)
 	scripts/test-e2e.sh
 
 test-browser: ## the landing page in headless Chromium (starts the stack if it is not running)

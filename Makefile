@@ -7,7 +7,7 @@ SHELL := bash
 
 # Every target is a command, none is a file. Targets run one after another,
 # even under -j: `test` is test-static, then test-e2e.
-.PHONY: help start-project stop-project reload-gateway experiment-report test test-static test-e2e \
+.PHONY: help start-project stop-project reload-gateway redeploy experiment-report test test-static test-e2e \
 	test-browser test-resilience bench-resilience nix-static logs status certs credentials train \
 	bench bench-reference images-offline nginx-test test-loopback clean-mode
 .NOTPARALLEL:
@@ -23,6 +23,9 @@ stop-project: ## stop and remove the containers (volumes are kept)
 
 reload-gateway: ## apply new gateway parameters live, e.g. AB_V2_PERCENT=30 make reload-gateway
 	scripts/reload-gateway.sh
+
+redeploy: ## replace the API replicas with new containers (current image and config), no request lost
+	scripts/redeploy.sh
 
 experiment-report: ## the A/B readout from Prometheus, v2 against v1 (ARGS="--window 24h --json")
 	cargo run --release -q -p experiment-report -- $(ARGS)

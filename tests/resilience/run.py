@@ -59,6 +59,7 @@ TESTS = [
     ("experiment", "experiments", t_experiments.test_experiment),
     ("recreate", "operations", t_operations.test_recreate),
     ("scale", "operations", t_operations.test_scale),
+    ("redeploy", "operations", t_operations.test_redeploy),
     ("oversized", "hostile", t_hostile.test_oversized),
     ("slow-clients", "hostile", t_hostile.test_slow_clients),
     ("schemathesis", "hostile", t_hostile.test_schemathesis),

@@ -7,10 +7,11 @@ that the replicas now running are the ones answering. No reload of nginx anywher
 replicas by itself (nginx/conf/upstreams.conf).
 """
 
+import os
 import time
 
 from rlib import clients, http, metrics
-from rlib.stack import sh
+from rlib.stack import REPO, sh
 from t_availability import all_ok, instances, worst_latency
 
 DEBUG = ["X-Experiment-Group: debug"]
@@ -146,6 +147,52 @@ def test_scale(ctx, rep):
     rep.info(
         f"scale: sent {total['sent']}, failed {total['sent'] - total['status'].get('200', 0)}, "
         f"p99 while scaling down {p99(between(total, down_start, down + 2)):.0f} ms"
+    )
+
+
+def test_redeploy(ctx, rep):
+    """`make redeploy` under v1 and debug load: every replica replaced, no request lost.
+
+    The zero-failure way to do what `--force-recreate` does (test `recreate`): scripts/redeploy.sh
+    starts the new replicas beside the old ones and stops an old one only when every new one is
+    healthy. Every request must be 200 from the right variant, and afterwards only new replicas
+    answer, as many as before.
+    """
+    n1, n2 = len(ctx.v1()), len(ctx.v2())
+    old = {c.instance_id for c in ctx.v1() + ctx.v2()}
+    marks = {}
+
+    def action():
+        marks["start"] = time.time()
+        env = dict(os.environ, COMPOSE_PROJECT_NAME=ctx.stack.project)
+        out = sh([str(REPO / "scripts" / "redeploy.sh")], timeout=600, env=env).stdout
+        marks["done"] = time.time()
+        return out
+
+    total, per_client, out = ctx.under_load(
+        action, clients_n=3, duration=100, warmup=5, headers_per_client={2: DEBUG}, tag="rdp"
+    )
+    done = marks.get("done", 1e18)
+    ctx.refresh()
+    new = {c.instance_id for c in ctx.v1() + ctx.v2()}
+    wrong, answered = misrouted(per_client, {"rdp2"})
+    rep.check(
+        "redeploy: every request answered 200 by its variant while every replica is replaced",
+        all_ok(total) and wrong == 0 and done < 1e18,
+        f"{clients.describe(total)}; {wrong} of {answered} from the wrong variant; "
+        f"worst latency {worst_latency(total):.0f} ms; took {done - marks.get('start', done):.0f} s",
+    )
+    seen = set(instances(total, done + 3))
+    rep.check(
+        "redeploy: afterwards only new replicas run and answer, as many as before",
+        len(ctx.v1()) == n1 and len(ctx.v2()) == n2 and not (new & old) and seen and seen <= new,
+        f"v1 {len(ctx.v1())}/{n1}, v2 {len(ctx.v2())}/{n2}; old still running {sorted(new & old)}; "
+        f"answering after: {sorted(seen)}",
+    )
+    rep.info(
+        f"redeploy: sent {total['sent']}, failed {total['sent'] - total['status'].get('200', 0)}, "
+        f"misrouted {wrong}, p99 during {p99(between(total, marks.get('start', 0), done)):.0f} ms, "
+        f"worst {worst_latency(total):.0f} ms"
     )
 
 

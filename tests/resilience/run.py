@@ -56,6 +56,7 @@ TESTS = [
     ("gateway-reload", "reload", t_availability.test_gateway_reload),
     ("ab-ramp", "experiments", t_experiments.test_ab_ramp),
     ("shadow", "experiments", t_experiments.test_shadow_same_artifact),
+    ("shadow-v2-hung", "experiments", t_experiments.test_shadow_v2_hung),
     ("experiment", "experiments", t_experiments.test_experiment),
     ("recreate", "operations", t_operations.test_recreate),
     ("scale", "operations", t_operations.test_scale),

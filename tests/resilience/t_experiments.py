@@ -417,6 +417,47 @@ def test_shadow_same_artifact(ctx, rep):
     )
 
 
+def test_shadow_v2_hung(ctx, rep):
+    """SHADOW_PERCENT=100 while every api-v2 replica is paused for 20 s, under v1 load on
+    keep-alive connections: the shadow is best effort, so no client request fails, and the
+    comparisons resume once v2 answers again."""
+    v2 = [c.id for c in ctx.v2()]
+    marks = {}
+
+    def action():
+        sh(["docker", "pause", *v2])
+        marks["paused"] = time.time()
+        try:
+            time.sleep(20)
+        finally:
+            sh(["docker", "unpause", *v2])
+            marks["resumed"] = time.time()
+            marks["at_resume"] = _shadow_totals(ctx)
+
+    try:
+        sh([str(REPO / "scripts" / "reload-gateway.sh")], env=dict(os.environ, SHADOW_PERCENT="100"), timeout=120)
+        total, _, _ = ctx.under_load(action, clients_n=3, duration=40, warmup=5, tag="shh")
+        time.sleep(2)  # the last shadow lines reach the exporter
+        after = _shadow_totals(ctx)
+    finally:
+        sh([str(REPO / "scripts" / "reload-gateway.sh")], check=False, timeout=120)
+    during = [e for e in total["events"] if marks.get("paused", 0) <= e[0] <= marks.get("resumed", 1e18)]
+    lat = sorted(e[5] for e in during)
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0.0
+    rep.check(
+        "shadow-v2-hung: with every v2 replica paused, every mirrored v1 request is still answered 200",
+        all_ok(total) and bool(during),
+        f"{clients.describe(total)}; during the pause {len(during)} requests, p99 {p99:.0f} ms, "
+        f"worst {max(lat, default=0):.0f} ms",
+    )
+    resumed = after["true"] + after["false"] - sum(marks.get("at_resume", after).values())
+    rep.check(
+        "shadow-v2-hung: comparisons resume once v2 is unpaused",
+        resumed > 0,
+        f"{resumed:.0f} comparisons counted after the unpause",
+    )
+
+
 def _empty_dashboard_queries(ctx, name):
     """Panel queries of a dashboard that return nothing from the live Prometheus, run the way the
     e2e suite runs them (tests/e2e/checks_monitoring.py); the e2e run cannot see the shadow-only

@@ -192,7 +192,9 @@ impl Metrics {
     }
 
     fn record_shadow(&self, record: &AccessRecord) {
-        let ok = record.status == 200 && record.variant == Variant::V2;
+        // A shadow answer is a 204 whose X-Predicted-Labels is all there is (the API answers the
+        // gateway's X-Shadow mirror with the labels only: emotion-api's routes::predict).
+        let ok = record.status == 204 && record.variant == Variant::V2;
         with_local_recorder(&self.recorder, || {
             counter!(LOG_LINES_TOTAL, "result" => "parsed").increment(1);
             counter!(SHADOW_REQUESTS_TOTAL, "status" => record.status.to_string()).increment(1);
@@ -347,11 +349,11 @@ mod tests {
     fn live_and_shadow_answers_are_compared_sentence_by_sentence() {
         let metrics = Metrics::new();
         // Pair 1: shadow first, two sentences, one disagreement.
-        metrics.record(&line("shadow", "a", "v2", 200, "joy,worry"));
+        metrics.record(&line("shadow", "a", "v2", 204, "joy,worry"));
         metrics.record(&line("live", "a", "v1", 200, "joy,sadness"));
         // Pair 2: live first, agreement.
         metrics.record(&line("live", "b", "v1", 200, "fun"));
-        metrics.record(&line("shadow", "b", "v2", 200, "fun"));
+        metrics.record(&line("shadow", "b", "v2", 204, "fun"));
         // Pair 3: the shadow failed: unmatched, never a disagreement.
         metrics.record(&line("live", "c", "v1", 200, "fun"));
         metrics.record(&line("shadow", "c", "none", 502, ""));

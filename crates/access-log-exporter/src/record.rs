@@ -341,7 +341,7 @@ mod tests {
         assert_eq!(live.labels, ["joy", "worry"]);
         assert_eq!(live.traffic, Traffic::Live { shadowed: true });
         let shadow = parse_json(
-            r#"{"status":"200","request_time":"0","request_id":"0123abcd","labels":"joy","traffic":"shadow"}"#,
+            r#"{"status":"204","request_time":"0","request_id":"0123abcd","labels":"joy","traffic":"shadow"}"#,
         )
         .expect("valid");
         assert_eq!(shadow.traffic, Traffic::Shadow);

@@ -11,5 +11,6 @@ mod openapi;
 mod predict;
 mod rate_limit;
 mod reload;
+mod shadow;
 mod shutdown;
 mod variant;

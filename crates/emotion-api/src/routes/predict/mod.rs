@@ -14,6 +14,13 @@
 //! the gateway can log them without parsing the body: that is how a shadow answer is compared with
 //! the live one (nginx/conf/shadow.conf). The gateway hides the header from clients.
 //!
+//! A request carrying `X-Shadow: 1` is the gateway's mirror of a request that v1 answered
+//! (nginx/conf/shadow.conf; the gateway sets the header itself and never passes a client's). Its
+//! answer is thrown away and only the labels are compared, so it gets only those: `204 No Content`
+//! with `X-Predicted-Labels`, without the debug evidence, the receipts and the body, which would
+//! cost the shadow replica and the gateway (reading a body it discards) work nobody uses. Shadow
+//! requests are an internal exchange and not in the OpenAPI document.
+//!
 //! With a feedback key configured, every prediction (each item of a batch) carries a `receipt`
 //! for `POST /feedback` (crate::feedback), signed over the request id, variant, model version,
 //! label and, in a batch, the item's index.
@@ -27,7 +34,7 @@ mod body;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use emotion_model::Model;
@@ -48,6 +55,9 @@ use crate::state::{AppState, SharedState};
 /// The predicted labels of an answer, in order, comma-separated.
 pub const X_PREDICTED_LABELS: HeaderName = HeaderName::from_static("x-predicted-labels");
 
+/// Set by the gateway on its shadow mirror: answer the labels only (see the module docs).
+pub const X_SHADOW: HeaderName = HeaderName::from_static("x-shadow");
+
 /// How many features the debug variant reports.
 const TOP_FEATURES: usize = 10;
 
@@ -62,18 +72,23 @@ const TOP_FEATURES: usize = 10;
 pub async fn predict(
     State(state): State<SharedState>,
     request_id: RequestId,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<PredictRequest>,
 ) -> Result<Response, ApiError> {
     check_sentence(&state, "sentence", &request.sentence)?;
     let model = serving_model(&state)?;
-    let mut body = classify(&state, &model, &request.sentence).alone(|evidence| SingleDebug {
-        variant: state.settings.variant.as_str(),
-        instance: &state.settings.instance_id,
-        tokens: evidence.tokens,
-        top_features: evidence.top_features,
-        inference_us: evidence.inference_us,
-        model: DebugModel::of(&model),
-    });
+    if is_shadow(&headers) {
+        return Ok(shadow_answer(&state, &model, [request.sentence.as_str()]));
+    }
+    let mut body =
+        classify(&state, &model, &request.sentence, true).alone(|evidence| SingleDebug {
+            variant: state.settings.variant.as_str(),
+            instance: &state.settings.instance_id,
+            tokens: evidence.tokens,
+            top_features: evidence.top_features,
+            inference_us: evidence.inference_us,
+            model: DebugModel::of(&model),
+        });
     body.receipt = receipt(&state, &request_id, None, body.model_version, body.emotion);
     let labels = labels_header([body.emotion]);
     // Serialise here, while `model` is alive: the body borrows labels and version from it.
@@ -93,6 +108,7 @@ pub async fn predict(
 pub async fn predict_batch(
     State(state): State<SharedState>,
     request_id: RequestId,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Response, ApiError> {
     let limit = state.settings.max_batch;
@@ -109,10 +125,17 @@ pub async fn predict_batch(
         check_sentence(&state, &format!("sentences[{i}]"), sentence)?;
     }
     let model = serving_model(&state)?;
+    if is_shadow(&headers) {
+        return Ok(shadow_answer(
+            &state,
+            &model,
+            request.sentences.iter().map(String::as_str),
+        ));
+    }
     let mut predictions: Vec<_> = request
         .sentences
         .iter()
-        .map(|s| classify(&state, &model, s))
+        .map(|s| classify(&state, &model, s, true))
         .collect();
     for (i, prediction) in predictions.iter_mut().enumerate() {
         prediction.receipt = receipt(
@@ -134,6 +157,27 @@ pub async fn predict_batch(
         Json(BatchResponse { predictions, debug }),
     )
         .into_response())
+}
+
+fn is_shadow(headers: &HeaderMap) -> bool {
+    headers.get(X_SHADOW).is_some_and(|value| value == "1")
+}
+
+/// The answer to the gateway's shadow mirror: the labels, nothing else.
+fn shadow_answer<'t>(
+    state: &AppState,
+    model: &Model,
+    sentences: impl IntoIterator<Item = &'t str>,
+) -> Response {
+    let labels: Vec<_> = sentences
+        .into_iter()
+        .map(|s| classify(state, model, s, false).emotion)
+        .collect();
+    (
+        StatusCode::NO_CONTENT,
+        [(X_PREDICTED_LABELS, labels_header(labels))],
+    )
+        .into_response()
 }
 
 /// `X-Predicted-Labels`: label names are the model's own (letters and underscores), so the joined
@@ -190,20 +234,26 @@ fn check_sentence(state: &AppState, field: &str, text: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Classifies `text` as a batch item: in v2 its `debug` is this sentence's evidence, which
-/// [`BatchPrediction::alone`] completes with the context for a single answer.
-fn classify<'m>(state: &AppState, model: &'m Model, text: &str) -> BatchPrediction<'m> {
+/// Classifies `text` as a batch item: in v2 (when `evidence` is asked for) its `debug` is this
+/// sentence's evidence, which [`BatchPrediction::alone`] completes with the context for a single
+/// answer.
+fn classify<'m>(
+    state: &AppState,
+    model: &'m Model,
+    text: &str,
+    evidence: bool,
+) -> BatchPrediction<'m> {
     let labels = model.labels();
     let started = Instant::now();
-    let (prediction, evidence) = match state.settings.variant {
-        Variant::V1 => (model.predict(text), None),
-        Variant::V2 => {
-            let explanation = model.explain(text, TOP_FEATURES);
-            (
-                explanation.prediction,
-                Some((explanation.tokens, explanation.top_features)),
-            )
-        }
+    let explain = evidence && state.settings.variant == Variant::V2;
+    let (prediction, evidence) = if explain {
+        let explanation = model.explain(text, TOP_FEATURES);
+        (
+            explanation.prediction,
+            Some((explanation.tokens, explanation.top_features)),
+        )
+    } else {
+        (model.predict(text), None)
     };
     let inference = started.elapsed();
     let emotion = labels[prediction.label].as_str();

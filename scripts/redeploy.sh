@@ -82,4 +82,4 @@ redeploy() { # SERVICE
 for service in "${services[@]}"; do
     redeploy "$service"
 done
-echo "redeploy: done: $("${COMPOSE[@]}" ps --format '{{.Service}}' | sort | uniq -c | tr -s ' ' | paste -sd, -)"
+echo "redeploy: done: $("${COMPOSE[@]}" ps --format '{{.Service}}' | sort | uniq -c | awk '{printf "%s%s × %s", s, $1, $2; s = ", "}')"

@@ -2,6 +2,7 @@
 """Gateway benchmark: each layer of the gateway's cost as the difference of two rows.
 
 Usage: python3 tests/resilience/bench.py [--duration 20] [--connections 32] [--threads 2]
+                                         [--pause-ms 0] [--only direct,product,shadow]
 
 What it does, on the running compose stack of this checkout:
 1. lifts, for the benchmark only, exactly the limits that would throttle one client address, and
@@ -22,6 +23,12 @@ What it does, on the running compose stack of this checkout:
 4. reads each container's CPU time from its cgroup before and after each case: CPU µs per
    request of nginx and of the replicas;
 5. writes the figures into tests/resilience/RESULTS.md, with the command and the machine.
+
+`--pause-ms N` makes each connection wait N ms after every answer before its next request (wrk's
+`delay()`; the latency figures exclude the pause): load below saturation, where what a request
+costs its neighbours (the shadow mirror: its answer time; see nginx/conf/shadow.conf) shows in the
+latency rather than in the request rate. `--only` runs the named cases (keys: static, static-tls,
+static-auth, direct, nginx-http, nginx-tls, nginx-auth, product, v2, host, shadow).
 
 A benchmark, not a test: it asserts only that every measured response was a 2xx (so the figures
 are of real answers), never a timing. Ends with `N passed, N failed` like the suite.
@@ -59,6 +66,8 @@ local b64 = os.getenv("BENCH_AUTH_B64")
 if b64 and b64 ~= "" then wrk.headers["Authorization"] = "Basic " .. b64 end
 local group = os.getenv("BENCH_GROUP")
 if group and group ~= "" then wrk.headers["X-Experiment-Group"] = group end
+local pause = tonumber(os.getenv("BENCH_PAUSE_MS") or "0")
+if pause > 0 then function delay() return pause end end
 """
 
 SERVER = """
@@ -223,8 +232,8 @@ def cpu_snapshot(ctx):
 class Case:
     """One row: what is measured, from where, and what it differs from."""
 
-    def __init__(self, name, url, env=None, client="frontend", differs="", shadow=False):
-        self.name, self.url, self.env, self.client = name, url, env or {}, client
+    def __init__(self, key, name, url, env=None, client="frontend", differs="", shadow=False):
+        self.key, self.name, self.url, self.env, self.client = key, name, url, env or {}, client
         self.differs, self.shadow = differs, shadow
 
 
@@ -233,9 +242,11 @@ def main():
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--pause-ms", type=int, default=0, help="each connection's pause between requests")
+    p.add_argument("--only", default="", help="comma-separated case keys (default: every case)")
     a = p.parse_args()
-    if a.duration > 120 or a.connections > 512:
-        sys.exit("bench: duration <= 120 s, connections <= 512")
+    if a.duration > 120 or a.connections > 512 or not 0 <= a.pause_ms <= 10000:
+        sys.exit("bench: duration <= 120 s, connections <= 512, pause 0-10000 ms")
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (apt-get install wrk; scripts/prerequisites.sh ci installs it)")
     rep = Report()
@@ -244,7 +255,11 @@ def main():
     lua = BUILD / "bench.lua"
     lua.write_text(LUA)
     b64 = base64.b64encode(f"{ctx.auth[0]}:{ctx.auth[1]}".encode()).decode()
-    body = {"BENCH_METHOD": "POST", "BENCH_BODY": '{"sentence":"I am so happy today, everything went right"}'}
+    body = {
+        "BENCH_METHOD": "POST",
+        "BENCH_BODY": '{"sentence":"I am so happy today, everything went right"}',
+        "BENCH_PAUSE_MS": str(a.pause_ms),
+    }
     auth = {"BENCH_AUTH_B64": b64}
     gw = ctx.gateway_ip
     os.chdir(REPO)
@@ -260,30 +275,53 @@ def main():
         backend = next(n for n in replica.networks if "backend" in n)
         direct = f"http://{replica.networks[backend]}:8000/predict"
         cases = [
-            Case("static file, HTTP", f"http://{gw}:8080/static"),
-            Case("static file, TLS", f"https://{gw}:8443/static", differs="TLS"),
-            Case("static file, TLS + auth", f"https://{gw}:8443/static-auth", auth, differs="basic auth"),
-            Case("/predict, one v1 replica direct", direct, body, client="backend"),
+            Case("static", "static file, HTTP", f"http://{gw}:8080/static", {"BENCH_PAUSE_MS": str(a.pause_ms)}),
             Case(
-                "/predict via nginx, HTTP", f"http://{gw}:8080/predict-noauth", body, differs="nginx proxy, 3 replicas"
+                "static-tls",
+                "static file, TLS",
+                f"https://{gw}:8443/static",
+                {"BENCH_PAUSE_MS": str(a.pause_ms)},
+                differs="TLS",
             ),
-            Case("/predict via nginx, TLS", f"https://{gw}:8443/predict-noauth", body, differs="TLS"),
             Case(
+                "static-auth",
+                "static file, TLS + auth",
+                f"https://{gw}:8443/static-auth",
+                {**auth, "BENCH_PAUSE_MS": str(a.pause_ms)},
+                differs="basic auth",
+            ),
+            Case("direct", "/predict, one v1 replica direct", direct, body, client="backend"),
+            Case(
+                "nginx-http",
+                "/predict via nginx, HTTP",
+                f"http://{gw}:8080/predict-noauth",
+                body,
+                differs="nginx proxy, 3 replicas",
+            ),
+            Case("nginx-tls", "/predict via nginx, TLS", f"https://{gw}:8443/predict-noauth", body, differs="TLS"),
+            Case(
+                "nginx-auth",
                 "/predict via nginx, TLS + auth",
                 f"https://{gw}:8443/predict-auth",
                 {**body, **auth},
                 differs="basic auth",
             ),
             Case(
-                PRODUCT, f"https://{gw}/predict", {**body, **auth}, differs="the product server: limits, A/B, headers"
+                "product",
+                PRODUCT,
+                f"https://{gw}/predict",
+                {**body, **auth},
+                differs="the product server: limits, A/B, headers",
             ),
             Case(
+                "v2",
                 "/predict v2 (debug), product route",
                 f"https://{gw}/predict",
                 {**body, **auth, "BENCH_GROUP": "debug"},
                 differs="v2 answers",
             ),
             Case(
+                "host",
                 f"{PRODUCT}, wrk on the host",
                 f"https://{gw}/predict",
                 {**body, **auth},
@@ -291,6 +329,7 @@ def main():
                 differs="client on the host",
             ),
             Case(
+                "shadow",
                 SHADOW_CASE,
                 f"https://{gw}/predict",
                 {**body, **auth},
@@ -298,13 +337,17 @@ def main():
                 shadow=True,
             ),
         ]
-        rows = run_cases(a, ctx, lua, cases, rep, backend)
+        only = {k for k in a.only.split(",") if k}
+        unknown = only - {c.key for c in cases}
+        if unknown:
+            sys.exit(f"bench: unknown case keys {sorted(unknown)}; known: {[c.key for c in cases]}")
+        rows = run_cases(a, ctx, lua, [c for c in cases if not only or c.key in only], rep, backend)
     finally:
         recreate_apis(ctx, override=False)
     by_name = {case.name: r for case, r in rows}
-    base = by_name["/predict, one v1 replica direct"]["rps"]
+    base = by_name.get("/predict, one v1 replica direct", {}).get("rps")
     for name in (PRODUCT, f"{PRODUCT}, wrk on the host"):
-        if base:
+        if base and name in by_name:
             rep.info(f"{name}: {by_name[name]['rps'] / base:.2f} of one replica direct (target >= 0.6)")
     write_results(a, rows, ctx)
     return rep.close()
@@ -335,7 +378,7 @@ def run_cases(a, ctx, lua, cases, rep, backend):
         clients.ClientPool(backend, 1, "benchd") as back,
         Tuned(ctx),
     ):
-        wait_serving(front[0], cases[0].url)
+        wait_serving(front[0], f"http://{ctx.gateway_ip}:8080/static")  # the benchmark server is up
         for case in cases:
             if case.shadow:
                 reload_gateway(**LIFTED, SHADOW_PERCENT="100")  # also drops the bench server
@@ -375,8 +418,8 @@ def write_results(a, rows, ctx):
     lines = [
         f"## Gateway throughput ({now})",
         "",
-        f"Command: `python3 tests/resilience/bench.py --duration {a.duration} --connections {a.connections} "
-        f"--threads {a.threads}` (`make bench-resilience`).",
+        f"Command: `python3 tests/resilience/bench.py {' '.join(sys.argv[1:]) or '(defaults)'}`"
+        + (" (`make bench-resilience`)." if len(sys.argv) == 1 else "."),
         f"Machine: {cpu} cores; wrk, nginx, {len(ctx.v1())} api-v1 + {len(ctx.v2())} api-v2 replicas and the "
         "exporters share them. wrk runs in a client container's network namespace (frontend network; backend "
         "network for the direct case; the host where said); keep-alive connections, TLS 1.3. Lifted for the run: "
@@ -384,7 +427,12 @@ def write_results(a, rows, ctx):
         + " and the APIs' `EMOTION_RATE_LIMIT_RPS=0`. CPU per request: each container's cgroup CPU time over "
         "the case, divided by its requests (nginx; all API replicas together); Docker's host daemons: "
         + ", ".join(HOST_DAEMONS)
-        + " (the log driver, and the storage driver where it is fuse-overlayfs), from /proc.",
+        + " (the log driver, and the storage driver where it is fuse-overlayfs), from /proc."
+        + (
+            f" Each connection pauses {a.pause_ms} ms after every answer (wrk's `delay()`, not in the latency)."
+            if a.pause_ms
+            else ""
+        ),
         "",
         "| case | differs from the row above in | req/s | p50 | p99 | nginx CPU/req | replicas CPU/req "
         "| Docker daemons CPU/req | requests | non-2xx |",
@@ -396,8 +444,8 @@ def write_results(a, rows, ctx):
             f"{us(r['nginx_us'])} | {us(r['apis_us'])} | {us(r['host_us'])} | {r['requests']} | {r['non2xx']} |"
         )
     by_name = {case.name: r for case, r in rows}
-    base = by_name["/predict, one v1 replica direct"]["rps"]
-    if base:
+    base = by_name.get("/predict, one v1 replica direct", {}).get("rps")
+    if base and PRODUCT in by_name and f"{PRODUCT}, wrk on the host" in by_name:
         lines += [
             "",
             f"The product route reaches **{by_name[PRODUCT]['rps'] / base:.2f}** of one replica direct from a "
@@ -406,9 +454,11 @@ def write_results(a, rows, ctx):
         ]
     lines.append("")
     block = "\n".join(lines)
-    # The default run (32 connections) is the recorded figure; other connection counts get a
-    # block of their own instead of replacing it.
-    write_block(RESULTS, "bench" if a.connections == 32 else f"bench-c{a.connections}", block)
+    # The default run (every case, 32 connections, no pause) is the recorded figure; other
+    # connection counts and pauses get a block of their own instead of replacing it.
+    default = a.connections == 32 and not a.pause_ms and not a.only
+    name = "bench" if default else f"bench-c{a.connections}" + (f"-pause{a.pause_ms}" if a.pause_ms else "")
+    write_block(RESULTS, name, block)
     print(block)
 
 

@@ -234,18 +234,18 @@ fn check_sentence(state: &AppState, field: &str, text: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Classifies `text` as a batch item: in v2 (when `evidence` is asked for) its `debug` is this
+/// Classifies `text` as a batch item: in v2 (and `with_evidence`) its `debug` is this
 /// sentence's evidence, which [`BatchPrediction::alone`] completes with the context for a single
 /// answer.
 fn classify<'m>(
     state: &AppState,
     model: &'m Model,
     text: &str,
-    evidence: bool,
+    with_evidence: bool,
 ) -> BatchPrediction<'m> {
     let labels = model.labels();
     let started = Instant::now();
-    let explain = evidence && state.settings.variant == Variant::V2;
+    let explain = with_evidence && state.settings.variant == Variant::V2;
     let (prediction, evidence) = if explain {
         let explanation = model.explain(text, TOP_FEATURES);
         (

@@ -35,7 +35,7 @@ API_V1_SERVERS="127.0.0.1:18001 127.0.0.1:18002 127.0.0.1:18003" \
     API_V2_SERVERS="127.0.0.1:18004" UPSTREAM_RESOLVER="" \
     ACCESS_LOG_SYSLOG="127.0.0.1:5514" HTTPS_PORT=8443 \
     TLS_CERT="$tmp/static/secrets/tls.crt" TLS_KEY="$tmp/static/secrets/tls.key" \
-    HTPASSWD="$tmp/static/secrets/htpasswd" \
+    HTPASSWD="$tmp/static/secrets/htpasswd" TLS_SOCKET="$tmp/static/tls.sock" NGINX_BIN="$nginx_bin" \
     "$root/nginx/render-params.sh" "$tmp/static/params"
 "$nginx_bin" -t -q -p "$tmp/static" -c "$tmp/static/nginx.conf"
 echo "nginx -t: configuration OK"
@@ -49,9 +49,10 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
 fi
 echo "==> compose-style parameters (resolve, unix syslog) in $image"
 tree "$tmp/compose"
-TLS_CERT=/t/secrets/tls.crt TLS_KEY=/t/secrets/tls.key HTPASSWD=/t/secrets/htpasswd \
-    "$root/nginx/render-params.sh" "$tmp/compose/params"
-docker run --rm --network none -v "$tmp/compose:/t:ro" --entrypoint nginx "$image" -v
-docker run --rm --network none -v "$tmp/compose:/t:ro" --entrypoint nginx "$image" \
-    -t -q -p /t -c /t/nginx.conf
+# Rendered in the image, as its start hook does: which modules to load depends on its nginx.
+docker run --rm --network none -v "$tmp/compose:/t" --entrypoint sh "$image" -c '
+    nginx -v &&
+    TLS_CERT=/t/secrets/tls.crt TLS_KEY=/t/secrets/tls.key HTPASSWD=/t/secrets/htpasswd TLS_SOCKET=/tmp/tls.sock \
+        sh /t/gateway/render-params.sh /t/params &&
+    nginx -t -q -p /t -c /t/nginx.conf'
 echo "nginx -t: configuration OK"

@@ -3,9 +3,10 @@
 # container registry, from Debian packages and host-built binaries, and
 # tags them with the names scripts/stack-env.sh exports for OFFLINE=1.
 #
-#   1. rootfs: debootstrap a minimal Debian forky (testing) with nginx,
-#      prometheus, prometheus-alertmanager, prometheus-nginx-exporter,
-#      ca-certificates, curl and wget; trimmed of docs and apt caches, cached as
+#   1. rootfs: debootstrap a minimal Debian forky (testing) with nginx and
+#      its stream module (a separate package in Debian), prometheus,
+#      prometheus-alertmanager, prometheus-nginx-exporter, ca-certificates,
+#      curl and wget; trimmed of docs and apt caches, cached as
 #      build/offline/rootfs-<suite>.tar so reruns skip it (unless the package
 #      list changed: it is kept beside the tarball). Why forky: the
 #      gateway needs nginx >= 1.27.3 (`server NAME resolve` re-resolves
@@ -31,7 +32,7 @@ tag=${OFFLINE_TAG:-$suite}
 cache=build/offline
 tarball=$cache/rootfs-$suite.tar
 base=emotion-gateway/offline-base:$tag
-packages=nginx,prometheus,prometheus-alertmanager,prometheus-nginx-exporter,ca-certificates,curl,wget
+packages=nginx,libnginx-mod-stream,prometheus,prometheus-alertmanager,prometheus-nginx-exporter,ca-certificates,curl,wget
 
 log() { printf '[offline-images] %s\n' "$*"; }
 mkdir -p "$cache"

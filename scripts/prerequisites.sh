@@ -94,6 +94,18 @@ missing_packages() {
     if [[ $what != start ]] && command -v python3 >/dev/null && ! python3 -c 'import ensurepip' 2>/dev/null; then
         echo python3-venv
     fi
+    stream_module_missing && echo libnginx-mod-stream
+}
+
+# The gateway's TCP front needs nginx's stream module, which Debian packages apart from nginx
+# (nginx/render-params.sh loads it when `nginx -V` says it is dynamic).
+stream_module_missing() {
+    [[ $what != start ]] && command -v nginx >/dev/null || return 1
+    local build dir
+    build=$(nginx -V 2>&1)
+    [[ $build == *--with-stream=dynamic* ]] || return 1
+    dir=$(sed -n 's/.*--modules-path=\([^ ]*\).*/\1/p' <<<"$build")
+    [[ ! -e ${dir:-/usr/lib/nginx/modules}/ngx_stream_module.so ]]
 }
 
 if [[ $install == 1 ]]; then
@@ -127,6 +139,7 @@ done
 if [[ $what != start ]] && command -v python3 >/dev/null && ! python3 -c 'import ensurepip' 2>/dev/null; then
     problems+=("python3's venv module is missing: apt-get install python3-venv")
 fi
+stream_module_missing && problems+=("nginx's stream module is missing: apt-get install libnginx-mod-stream")
 command -v cargo >/dev/null 2>&1 ||
     problems+=("cargo is missing: install the Rust toolchain (1.88 or newer) with rustup, https://rustup.rs")
 if ! command -v docker >/dev/null 2>&1; then

@@ -57,6 +57,9 @@ let
       TLS_KEY = "${credentials}/tls.key";
       HTPASSWD = "${credentials}/htpasswd";
       WEB_ROOT = "${root + "/nginx"}/www";
+      # The unit's RuntimeDirectory; nixpkgs' nginx has the stream module built in.
+      TLS_SOCKET = "/run/nginx/tls.sock";
+      NGINX_MODULES = "";
     } ''
     sh ${root + "/nginx/render-params.sh"} "$out"
   '';

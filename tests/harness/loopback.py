@@ -258,6 +258,7 @@ def start_gateway(top: Topology) -> None:
         "LISTEN_HTTP": addr(top.port("http")),
         "LISTEN_HTTPS": addr(top.port("https")),
         "LISTEN_STATUS": addr(top.port("status")),
+        "TLS_SOCKET": str(work / "tls.sock"),
         "HTTPS_PORT": str(top.port("https")),
         "TLS_CERT": str(ROOT / "secrets/tls.crt"),
         "TLS_KEY": str(ROOT / "secrets/tls.key"),

@@ -311,7 +311,7 @@ def main():
                 PRODUCT,
                 f"https://{gw}/predict",
                 {**body, **auth},
-                differs="the product server: limits, A/B, headers",
+                differs="the product server: TCP front, limits, A/B, headers",
             ),
             Case(
                 "v2",

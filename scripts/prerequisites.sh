@@ -98,9 +98,11 @@ missing_packages() {
 }
 
 # The gateway's TCP front needs nginx's stream module, which Debian packages apart from nginx
-# (nginx/render-params.sh loads it when `nginx -V` says it is dynamic).
+# (nginx/render-params.sh loads it when `nginx -V` says it is dynamic). No nginx yet: the one
+# apt-get is about to install is Debian's, so the module goes with it.
 stream_module_missing() {
-    [[ $what != start ]] && command -v nginx >/dev/null || return 1
+    [[ $what != start ]] || return 1
+    command -v nginx >/dev/null || return 0
     local build dir
     build=$(nginx -V 2>&1)
     [[ $build == *--with-stream=dynamic* ]] || return 1

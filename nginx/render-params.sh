@@ -46,9 +46,10 @@
 #                         (nginx/www; conf/landing-page.conf): compose's mount
 #                         of nginx/, or a store path under NixOS
 #   NGINX_MODULES         auto   dynamic modules to load (space-separated .so paths);
-#                         auto: the stream module when `${NGINX_BIN:-nginx} -V`
-#                         says it is dynamic (Debian's packages), none when it is
-#                         built in (official image, nixpkgs) or nginx is absent
+#                         auto: what stream-module.sh prints, the stream module
+#                         when ${NGINX_BIN:-nginx} has it as a dynamic module
+#                         (Debian's packages), nothing when it is built in
+#                         (official image, nixpkgs) or nginx is absent
 # POSIX sh only: it runs in the official nginx image, the offline image,
 # on the host for `nginx -t`, and from Nix.
 set -eu
@@ -99,14 +100,7 @@ case "$TLS_SOCKET" in *[!0-9A-Za-z._/+-]*) die "TLS_SOCKET must be a path of let
 case "$UPSTREAM_RESOLVER" in *[!0-9A-Za-z.:\[\]_\ -]*) die "UPSTREAM_RESOLVER must be resolver addresses, got '$UPSTREAM_RESOLVER'" ;; esac
 
 if [ "$NGINX_MODULES" = auto ]; then
-    NGINX_MODULES=""
-    build=$("${NGINX_BIN:-nginx}" -V 2>&1) || build=""
-    case "$build" in
-        *--with-stream=dynamic*)
-            dir=$(printf '%s\n' "$build" | sed -n 's/.*--modules-path=\([^ ]*\).*/\1/p')
-            NGINX_MODULES="${dir:-modules}/ngx_stream_module.so"
-            ;;
-    esac
+    NGINX_MODULES=$(sh "$(dirname "$0")/stream-module.sh")
 fi
 case "$NGINX_MODULES" in *[!0-9A-Za-z._/+\ -]*) die "NGINX_MODULES must be .so paths, got '$NGINX_MODULES'" ;; esac
 

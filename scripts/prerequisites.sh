@@ -98,16 +98,14 @@ missing_packages() {
 }
 
 # The gateway's TCP front needs nginx's stream module, which Debian packages apart from nginx
-# (nginx/render-params.sh loads it when `nginx -V` says it is dynamic). No nginx yet: the one
+# (nginx/stream-module.sh names it where it is a dynamic module). No nginx yet: the one
 # apt-get is about to install is Debian's, so the module goes with it.
 stream_module_missing() {
     [[ $what != start ]] || return 1
     command -v nginx >/dev/null || return 0
-    local build dir
-    build=$(nginx -V 2>&1)
-    [[ $build == *--with-stream=dynamic* ]] || return 1
-    dir=$(sed -n 's/.*--modules-path=\([^ ]*\).*/\1/p' <<<"$build")
-    [[ ! -e ${dir:-/usr/lib/nginx/modules}/ngx_stream_module.so ]]
+    local module
+    module=$(NGINX_BIN=nginx sh nginx/stream-module.sh)
+    [[ -n $module && ! -e $module ]]
 }
 
 if [[ $install == 1 ]]; then

@@ -20,7 +20,7 @@ import urllib.parse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from client import LABELS, Response, is_json_error, predict, raw_exchange, request, tcp_reachable
+from client import LABELS, Response, is_json_error, predict, raw_exchange, request, send, tcp_reachable
 
 
 class Skip(Exception):
@@ -288,12 +288,7 @@ def feedback_counts_receipts_once_per_replica(ctx):
         assert r.status == 422 and _code(r) == code, f"{what}: {r.short()}, expected 422 {code}"
     seen.append("tampered/forged receipt: 422 invalid_receipt; unknown label: 422 invalid_label")
 
-    r = request(
-        ctx.base_url.rstrip("/") + "/feedback",
-        "GET",
-        headers={"Authorization": ctx.target.auth_header()},
-        context=ctx.target.tls_context(),
-    )
+    r = send(ctx.target, "/feedback", "GET", auth=True)
     assert r.status == 405 and (r.header("Allow") or "").upper() == "POST", (
         f"GET /feedback: {r.short()} Allow {r.header('Allow')!r}"
     )
@@ -431,15 +426,10 @@ def bad_input_gets_json_4xx(ctx):
             assert resp.status == 413, f"{label}: {resp.status}, expected 413"
         seen.append(f"{label}: {resp.status} {resp.json()['error']['code']}")
     for path in ("/nope", "/predict/", "/admin/../etc/passwd", "/stub_status", "/metrics"):
-        resp = request(ctx.base_url.rstrip("/") + path, context=ctx.target.tls_context())
+        resp = send(ctx.target, path)
         assert resp.status == 404 and is_json_error(resp), f"GET {path}: {resp.short()}"
     seen.append("unknown paths (/nope, /stub_status, /metrics, ...): 404 JSON")
-    resp = request(
-        ctx.base_url.rstrip("/") + "/predict",
-        "GET",
-        headers={"Authorization": ctx.target.auth_header()},
-        context=ctx.target.tls_context(),
-    )
+    resp = send(ctx.target, "/predict", "GET", auth=True)
     assert 400 <= resp.status < 500 and is_json_error(resp), f"GET /predict: {resp.short()}"
     seen.append(f"GET /predict: {resp.status}")
     # A 405 names exactly the methods of its route (RFC 9110 §15.5.6), whoever answers it.
@@ -449,8 +439,7 @@ def bad_input_gets_json_4xx(ctx):
         ("GET", "/predict", {"POST"}),
         ("PUT", "/predict/batch", {"POST"}),
     ):
-        headers = {"Authorization": ctx.target.auth_header()} if path.startswith("/predict") else {}
-        resp = request(ctx.base_url.rstrip("/") + path, method, headers=headers, context=ctx.target.tls_context())
+        resp = send(ctx.target, path, method, auth=path.startswith("/predict"))
         got = {m.strip().upper() for m in (resp.header("Allow") or "").split(",") if m.strip()}
         assert resp.status == 405 and is_json_error(resp), f"{method} {path}: {resp.short()}"
         assert got == allowed, f"{method} {path}: Allow {resp.header('Allow')!r}, expected {sorted(allowed)}"

@@ -93,6 +93,39 @@ def request(
         conn.close()
 
 
+def send(
+    target: Target,
+    path: str,
+    method: str = "GET",
+    *,
+    body: bytes | None = None,
+    auth: str | None | bool = None,
+    headers: dict[str, str] | None = None,
+    retry_429: bool = True,
+) -> Response:
+    """One request to the gateway at `path`.
+
+    auth=True uses the target's credentials, a string is sent as the Authorization header,
+    None/False sends none. With retry_429 a rate-limited request waits Retry-After and is
+    retried (up to 10 times), so checks that are not about the rate limit are not disturbed
+    by the requests of the checks before them: every route has a per-address budget, and a
+    fast machine runs the checks before a check faster than that budget refills.
+    """
+    hdrs: dict[str, str] = {}
+    if auth is True:
+        hdrs["Authorization"] = target.auth_header()
+    elif isinstance(auth, str):
+        hdrs["Authorization"] = auth
+    hdrs.update(headers or {})
+    url = target.base_url.rstrip("/") + path
+    for _ in range(10):
+        resp = request(url, method, body, hdrs, target.tls_context(), target.timeout)
+        if resp.status != 429 or not retry_429:
+            return resp
+        time.sleep(float(resp.header("Retry-After") or 1))
+    return resp
+
+
 def predict(
     target: Target,
     sentence: str = "I love sunny days at the beach",
@@ -103,28 +136,12 @@ def predict(
     body: bytes | None = None,
     retry_429: bool = True,
 ) -> Response:
-    """POST a prediction through the gateway.
-
-    auth=True uses the target's credentials, a string is sent as the Authorization header,
-    None/False sends none. With retry_429 a rate-limited request waits Retry-After and is
-    retried (up to 10 times), so checks that are not about the rate limit are not disturbed
-    by the requests of the checks before them.
-    """
-    hdrs = {"Content-Type": "application/json"}
-    if auth is True:
-        hdrs["Authorization"] = target.auth_header()
-    elif isinstance(auth, str):
-        hdrs["Authorization"] = auth
-    hdrs.update(headers or {})
+    """POST a prediction (JSON `{"sentence": ...}` unless `body` is given) through the gateway;
+    `auth` and `retry_429` as in `send`."""
     if body is None:
         body = json.dumps({"sentence": sentence}).encode()
-    url = target.base_url.rstrip("/") + path
-    for _ in range(10):
-        resp = request(url, "POST", body, hdrs, target.tls_context(), target.timeout)
-        if resp.status != 429 or not retry_429:
-            return resp
-        time.sleep(float(resp.header("Retry-After") or 1))
-    return resp
+    hdrs = {"Content-Type": "application/json", **(headers or {})}
+    return send(target, path, "POST", body=body, auth=auth, headers=hdrs, retry_429=retry_429)
 
 
 def is_json_error(resp: Response) -> bool:

@@ -26,6 +26,8 @@ let
   inherit (lib) mkOption types;
   flakePackages = self.packages.${pkgs.stdenv.hostPlatform.system} or { };
   credentials = "/run/credentials/nginx.service";
+  # Descriptors per nginx process: the unit's LimitNOFILE and worker_rlimit_nofile (params/nofile.conf).
+  nofile = 40000;
   exporter = cfg.accessLogExporter;
   defaults = import ../render-defaults.nix (root + "/nginx/render-params.sh");
   intDefault = name: lib.toInt defaults.${name};
@@ -60,6 +62,8 @@ let
       # The unit's RuntimeDirectory; nixpkgs' nginx has the stream module built in.
       TLS_SOCKET = "/run/nginx/tls.sock";
       NGINX_MODULES = "";
+      # Rendered at build time, where ulimit says nothing of the unit: the unit's own limit.
+      NGINX_NOFILE = toString nofile;
     } ''
     sh ${root + "/nginx/render-params.sh"} "$out"
   '';
@@ -181,8 +185,8 @@ in
           "htpasswd:${cfg.htpasswdFile}"
         ];
         StandardOutput = "append:/var/log/nginx/access.log";
-        # nginx.conf asks for 40000 descriptors (worker_rlimit_nofile).
-        LimitNOFILE = 40000;
+        # What params/nofile.conf asks for (worker_rlimit_nofile).
+        LimitNOFILE = nofile;
       };
     };
     systemd.tmpfiles.rules = [ "d /var/log/nginx 0750 ${config.services.nginx.user} ${config.services.nginx.group} - -" ];

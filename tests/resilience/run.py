@@ -67,6 +67,7 @@ TESTS = [
     ("partial-start", "operations", t_operations.test_partial_start),
     # After partial-start, which restarts nginx: the memory bound is measured from a fresh nginx,
     # not from the high-water mark the earlier scenarios left in its workers' heaps.
+    ("descriptor-limit", "hostile", t_edges.test_descriptor_limit),
     ("slow-flood", "hostile", t_edges.test_slow_flood),
     ("alert-delivery", "alerting", t_alerting.test_alert_delivery),
     ("secret-modes", "auth", t_security.test_secret_file_modes),

@@ -269,6 +269,34 @@ def _container_memory(cid):
     return float(m.group(1)) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(m.group(2), 1)
 
 
+def test_descriptor_limit(ctx, rep):
+    """nginx asks for enough descriptors for its connections (worker_rlimit_nofile, params/
+    nofile.conf, at least worker_connections), every worker got them, and no start of the gateway
+    logged that it could not raise its limit (setrlimit: it once asked for more than Docker's hard
+    limit allowed, at every start)."""
+    conf = ctx.rendered_config()
+    m = re.search(r"worker_rlimit_nofile\s+(\d+);", conf)
+    want = int(m.group(1)) if m else 0
+    m = re.search(r"worker_connections\s+(\d+);", conf)
+    conns = int(m.group(1)) if m else 0
+    top = sh(["docker", "top", ctx.nginx.id, "-eo", "pid,args"]).stdout.splitlines()[1:]
+    limits = {}
+    for line in top:
+        pid, args = line.split(None, 1)
+        soft = re.search(r"^Max open files\s+(\d+)", Path(f"/proc/{pid}/limits").read_text(), re.M)
+        limits[pid] = (args.strip(), int(soft.group(1)) if soft else 0)
+    workers = [n for args, n in limits.values() if "worker process" in args]
+    logs = sh(["docker", "logs", ctx.nginx.id], check=False)
+    alerts = [x for x in (logs.stdout + logs.stderr).splitlines() if "setrlimit" in x]
+    rep.check(
+        "descriptor-limit: nginx's workers get worker_rlimit_nofile (>= worker_connections), no setrlimit alert",
+        conns > 0 and want >= conns and bool(workers) and all(n >= want for n in workers) and not alerts,
+        f"worker_rlimit_nofile {want}, worker_connections {conns}; open-file limit of the {len(workers)} "
+        f"workers {sorted(set(workers))}; setrlimit lines in the log: {len(alerts)}"
+        + (f" ({alerts[0][-160:]})" if alerts else ""),
+    )
+
+
 def front_conn_limit(ctx):
     """Connections one address may hold on the HTTPS port: the TCP front's limit_conn, as loaded."""
     m = re.search(r"limit_conn\s+front_per_addr\s+(\d+);", ctx.rendered_config())

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from rlib import clients, http
+from rlib import clients, http, nginxconf
 from rlib.stack import sh
 from t_availability import all_ok
 
@@ -279,13 +279,10 @@ def test_descriptor_limit(ctx, rep):
     want = int(m.group(1)) if m else 0
     m = re.search(r"worker_connections\s+(\d+);", conf)
     conns = int(m.group(1)) if m else 0
-    top = sh(["docker", "top", ctx.nginx.id, "-eo", "pid,args"]).stdout.splitlines()[1:]
-    limits = {}
-    for line in top:
-        pid, args = line.split(None, 1)
+    workers = []
+    for pid in nginxconf.worker_pids(ctx):
         soft = re.search(r"^Max open files\s+(\d+)", Path(f"/proc/{pid}/limits").read_text(), re.M)
-        limits[pid] = (args.strip(), int(soft.group(1)) if soft else 0)
-    workers = [n for args, n in limits.values() if "worker process" in args]
+        workers.append(int(soft.group(1)) if soft else 0)
     logs = sh(["docker", "logs", ctx.nginx.id], check=False)
     alerts = [x for x in (logs.stdout + logs.stderr).splitlines() if "setrlimit" in x]
     rep.check(

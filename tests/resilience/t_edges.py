@@ -5,7 +5,6 @@ Single probes go through the published ports (rlib/http.py), raw where the reque
 malformed; floods come from client containers so that they have an address of their own.
 """
 
-import datetime
 import json
 import os
 import re
@@ -15,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from rlib import clients, http, nginxconf
+from rlib import accesslog, clients, http, nginxconf
 from rlib.stack import sh
 from t_availability import all_ok
 
@@ -225,26 +224,14 @@ def test_log_volume(ctx, rep):
         load = clients.start_load(pool[0], ctx.gateway_ip, ctx.auth, "logv", rate=ctx.rate * 8, duration=4, threads=16)
         r = clients.collect([load])[0]
     time.sleep(3)  # the access log is buffered for up to 1 s
-    logs = sh(["docker", "logs", "--since", f"{since - 5:.0f}", ctx.nginx.id])
-    out = []
-    for ln in logs.stdout.splitlines():
-        try:
-            rec = json.loads(ln)
-            at = datetime.datetime.fromisoformat(rec["time"]).timestamp()
-        except (ValueError, KeyError, TypeError):
-            continue
-        # A client address is reused by the next client container, and a log time has whole
-        # seconds: the previous scenario's last requests can share both. The User-Agent names
-        # this load (loadgen.py) and tells them apart.
-        if (
-            rec.get("remote_addr") == pool[0].ip
-            and at >= int(since)
-            and rec.get("user_agent") == "resilience-loadgen (logv)"
-        ):
-            out.append(ln)
-    limited = [ln for ln in logs.stderr.splitlines() if "limiting" in ln]
+    recs, errlog = accesslog.since(ctx, since, pool[0].ip)
+    # A client address is reused by the next client container, and a log time has whole seconds:
+    # the previous scenario's last requests can share both. The User-Agent names this load
+    # (loadgen.py) and tells them apart.
+    out = [rec for rec in recs if rec.get("user_agent") == "resilience-loadgen (logv)"]
+    limited = [ln for ln in errlog if "limiting" in ln]
     rejected = r["status"].get("429", 0)
-    lines429 = sum('"status":"429"' in ln for ln in out)
+    lines429 = sum(rec.get("status") == "429" for rec in out)
     rep.check(
         "log-volume: each request is one access-log line, a 429 too, and no error-log line",
         rejected > 0 and lines429 == rejected and len(out) == r["sent"] and not limited,

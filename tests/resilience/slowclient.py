@@ -21,11 +21,9 @@ import time
 
 def tls_context():
     # One context for every connection of the process, and no trust store: the gateway's
-    # certificate is self-signed and its identity is checked elsewhere. Loading the system's CA
-    # bundle costs about 20 ms of CPU under the GIL per context; one per connection made 300
-    # connections a 6 s CPU burst on a 2-core machine, which delayed every thread's view of when
-    # the server closed it (CI measured closes seconds past nginx's timeout, and connections
-    # "still open" that nginx had long cut).
+    # certificate is self-signed and its identity is checked elsewhere. A default context per
+    # connection loaded the system's CA bundle each time, about 20 ms of CPU: 6 s for 300
+    # connections, on a 2-core machine, in the seconds this test measures.
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
     return ctx

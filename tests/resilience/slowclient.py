@@ -5,8 +5,9 @@ Modes (one client address per process, like loadgen.py):
   headers  slowloris: send a request line, then one header line every --interval s, never finishing;
   body     complete headers with Content-Length, then the body's first bytes and silence;
   bigheader / manyheaders / bigbody / chunkedbody: one oversized request each, read the answer.
-Prints JSON: per connection, seconds until the server closed it (or None if still open at --max),
-and for the oversized modes the status line and body.
+Prints JSON: per connection, seconds until the server closed it (or None if still open --max s after
+its handshake; `refused` when it was closed before the handshake ended), and for the oversized modes
+the status line and body.
 """
 
 import argparse

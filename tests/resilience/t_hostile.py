@@ -46,6 +46,8 @@ def header_timeout(ctx):
 def test_slow_clients(ctx, rep):
     h_to, b_to = header_timeout(ctx)
     out = {}
+    # How long the client watches each connection after its handshake, per mode.
+    watch = {"headers": h_to * 4, "body": b_to * 3}
     t0 = time.time()
     with clients.ClientPool(ctx.network, 1, "slow") as attacker:
 
@@ -58,7 +60,17 @@ def test_slow_clients(ctx, rep):
             ts = [
                 threading.Thread(
                     target=run,
-                    args=("headers", "--mode", "headers", "--conns", "200", "--interval", "2", "--max", str(h_to * 4)),
+                    args=(
+                        "headers",
+                        "--mode",
+                        "headers",
+                        "--conns",
+                        "200",
+                        "--interval",
+                        "2",
+                        "--max",
+                        str(watch["headers"]),
+                    ),
                 ),
                 threading.Thread(
                     target=run,
@@ -71,7 +83,7 @@ def test_slow_clients(ctx, rep):
                         "--interval",
                         str(b_to + 5),
                         "--max",
-                        str(b_to * 3),
+                        str(watch["body"]),
                     ),
                 ),
             ]
@@ -80,13 +92,13 @@ def test_slow_clients(ctx, rep):
             for t in ts:
                 t.join()
 
-        total, _, _ = ctx.under_load(action, clients_n=2, duration=max(h_to * 4, b_to * 3) + 10, warmup=3, tag="slowok")
+        total, _, _ = ctx.under_load(action, clients_n=2, duration=max(watch.values()) + 10, warmup=3, tag="slowok")
         time.sleep(2)  # the access log is buffered for up to 1 s
         logged, _ = accesslog.since(ctx, t0, attacker[0].ip)
-    for key, limit, watched, what, user in (
+    for key, limit, what, user in (
         # The header slowloris never sends credentials; the body one does.
-        ("headers", h_to, h_to * 4, "header line every 2 s, never finished", ""),
-        ("body", b_to, b_to * 3, f"body stalled (silent > client_body_timeout {b_to}s)", ctx.auth[0]),
+        ("headers", h_to, "header line every 2 s, never finished", ""),
+        ("body", b_to, f"body stalled (silent > client_body_timeout {b_to}s)", ctx.auth[0]),
     ):
         conns = out.get(key, {}).get("connections", [])
         closed = [c["closed_after"] for c in conns if c and c.get("closed_after") is not None]
@@ -107,7 +119,7 @@ def test_slow_clients(ctx, rep):
             bool(cut) and len(closed) == len(conns) and bool(timed_out) and worst <= limit + 5,
             f"{len(conns)} connections ({what}): {len(closed)} closed by the server "
             f"({len(cut)} after the handshake, {len(closed) - len(cut)} refused before it by the "
-            f"per-address cap), {still} still open {watched} s after their handshake; nginx logged "
+            f"per-address cap), {still} still open {watch[key]} s after their handshake; nginx logged "
             f"{len(timed_out)} x 408, the longest after {worst} s (limit {limit} s + 5 s); slowest "
             f"close seen by the client {max(cut) if cut else None} s",
         )
